@@ -1,0 +1,213 @@
+package io.outboxkit;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
+
+/** The outbox writer: plain JDBC on the caller's connection, one statement per call. */
+final class JdbcOutbox implements Outbox {
+  private final TableName table;
+  private final ObjectMapper mapper;
+  private final boolean deleteAfterInsert;
+  private final String insertOne;
+  private final String insertMany;
+  private final String delete;
+  private final String purgeBatch;
+
+  JdbcOutbox(TableName table, ObjectMapper mapper, boolean deleteAfterInsert) {
+    this.table = table;
+    this.mapper = mapper;
+    this.deleteAfterInsert = deleteAfterInsert;
+    String t = table.qualified();
+    this.insertOne =
+        "INSERT INTO "
+            + t
+            + " (id, aggregate_type, aggregate_id, event_type, payload, headers)"
+            + " VALUES (?, ?, ?, ?, ?, ?::jsonb)";
+    this.insertMany =
+        "INSERT INTO "
+            + t
+            + " (id, aggregate_type, aggregate_id, event_type, payload, headers)"
+            + " SELECT * FROM unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::bytea[],"
+            + " ?::jsonb[])";
+    this.delete = "DELETE FROM " + t + " WHERE id = ANY(?::uuid[])";
+    this.purgeBatch =
+        "DELETE FROM "
+            + t
+            + " WHERE id IN (SELECT id FROM "
+            + t
+            + " WHERE created_at < ? LIMIT ? FOR UPDATE SKIP LOCKED)";
+  }
+
+  @Override
+  public TableName table() {
+    return table;
+  }
+
+  @Override
+  public UUID write(Handle handle, OutboxEvent event) {
+    Connection connection = connectionInTransaction(handle);
+    UUID id = UuidV7.next();
+    Row row = row(event);
+    try (PreparedStatement ps = connection.prepareStatement(insertOne)) {
+      ps.setObject(1, id);
+      ps.setString(2, event.aggregateType());
+      ps.setString(3, event.aggregateId());
+      ps.setString(4, event.eventType());
+      ps.setBytes(5, row.payload);
+      ps.setString(6, row.headers);
+      ps.executeUpdate();
+    } catch (SQLException e) {
+      throw insertFailed(e);
+    }
+    if (deleteAfterInsert) {
+      deleteRows(connection, new UUID[] {id});
+    }
+    return id;
+  }
+
+  @Override
+  public List<UUID> writeAll(Handle handle, List<OutboxEvent> events) {
+    if (events.isEmpty()) {
+      return List.of();
+    }
+    if (events.size() == 1) {
+      return List.of(write(handle, events.get(0)));
+    }
+    Connection connection = connectionInTransaction(handle);
+    int n = events.size();
+    UUID[] ids = new UUID[n];
+    String[] aggregateTypes = new String[n];
+    String[] aggregateIds = new String[n];
+    String[] eventTypes = new String[n];
+    byte[][] payloads = new byte[n][];
+    String[] headers = new String[n];
+    for (int i = 0; i < n; i++) {
+      OutboxEvent event = events.get(i);
+      Row row = row(event);
+      ids[i] = UuidV7.next();
+      aggregateTypes[i] = event.aggregateType();
+      aggregateIds[i] = event.aggregateId();
+      eventTypes[i] = event.eventType();
+      payloads[i] = row.payload;
+      headers[i] = row.headers;
+    }
+    try (PreparedStatement ps = connection.prepareStatement(insertMany)) {
+      List<Array> arrays = new ArrayList<>(6);
+      arrays.add(connection.createArrayOf("uuid", ids));
+      arrays.add(connection.createArrayOf("text", aggregateTypes));
+      arrays.add(connection.createArrayOf("text", aggregateIds));
+      arrays.add(connection.createArrayOf("text", eventTypes));
+      arrays.add(connection.createArrayOf("bytea", payloads));
+      arrays.add(connection.createArrayOf("text", headers));
+      for (int i = 0; i < arrays.size(); i++) {
+        ps.setArray(i + 1, arrays.get(i));
+      }
+      ps.executeUpdate();
+    } catch (SQLException e) {
+      throw insertFailed(e);
+    }
+    if (deleteAfterInsert) {
+      deleteRows(connection, ids);
+    }
+    return List.of(ids);
+  }
+
+  @Override
+  public long purge(Jdbi jdbi, Duration retention, int batchSize) {
+    if (batchSize < 1) {
+      throw new OutboxException("purge batchSize is " + batchSize + ": give 1 or more");
+    }
+    java.sql.Timestamp cutoff = java.sql.Timestamp.from(Instant.now().minus(retention));
+    long total = 0;
+    while (true) {
+      int deleted =
+          jdbi.inTransaction(
+              h -> h.createUpdate(purgeBatch).bind(0, cutoff).bind(1, batchSize).execute());
+      total += deleted;
+      if (deleted < batchSize) {
+        return total;
+      }
+    }
+  }
+
+  private void deleteRows(Connection connection, UUID[] ids) {
+    try (PreparedStatement ps = connection.prepareStatement(delete)) {
+      ps.setArray(1, connection.createArrayOf("uuid", ids));
+      ps.executeUpdate();
+    } catch (SQLException e) {
+      throw new OutboxException("deleting just-written rows from " + table + " failed: " + e, e);
+    }
+  }
+
+  private record Row(byte[] payload, String headers) {}
+
+  private Row row(OutboxEvent event) {
+    Map<String, String> headers = event.headers();
+    byte[] payload;
+    String contentType;
+    if (event.payload() instanceof Payload.Bytes bytes) {
+      payload = bytes.bytes();
+      contentType = bytes.contentType();
+    } else {
+      Object value = ((Payload.Json) event.payload()).value();
+      try {
+        payload = mapper.writeValueAsBytes(value);
+      } catch (JsonProcessingException e) {
+        throw new OutboxException(
+            "payload of "
+                + event.eventType()
+                + " could not be serialized to JSON ("
+                + e.getOriginalMessage()
+                + "): make it a Jackson-serializable type or pass Payload.bytes",
+            e);
+      }
+      contentType = "application/json";
+    }
+    if (!"application/json".equals(contentType)
+        && !headers.containsKey(OutboxHeaders.CONTENT_TYPE)) {
+      headers = new java.util.LinkedHashMap<>(headers);
+      headers.put(OutboxHeaders.CONTENT_TYPE, contentType);
+    }
+    try {
+      return new Row(payload, headers.isEmpty() ? null : mapper.writeValueAsString(headers));
+    } catch (JsonProcessingException e) {
+      throw new OutboxException("headers could not be written as JSON: " + e.getMessage(), e);
+    }
+  }
+
+  private Connection connectionInTransaction(Handle handle) {
+    if (handle == null) {
+      throw new OutboxException("handle is null: pass the JDBI Handle of your open transaction");
+    }
+    if (!handle.isInTransaction()) {
+      throw new OutboxException(
+          "the handle is not in a transaction: an outbox row committed apart from its business"
+              + " change is a dual write. Write inside jdbi.useTransaction(handle -> ...) or"
+              + " handle.begin() ... handle.commit()");
+    }
+    return handle.getConnection();
+  }
+
+  private OutboxException insertFailed(SQLException e) {
+    String hint =
+        "42P01".equals(e.getSQLState())
+            ? ": the table does not exist; create it with OutboxSchema.migrateOutbox(dataSource, "
+                + "TableName.parse(\""
+                + table
+                + "\"))"
+            : "";
+    return new OutboxException("insert into " + table + " failed: " + e.getMessage() + hint, e);
+  }
+}

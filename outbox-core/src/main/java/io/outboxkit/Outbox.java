@@ -1,0 +1,99 @@
+package io.outboxkit;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.UUID;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
+
+/**
+ * Writes outbox events in the caller's transaction, so that the business change and the event
+ * commit together or not at all. Thread-safe; build one and share it.
+ *
+ * <pre>{@code
+ * Outbox outbox = Outbox.builder().table(TableName.of("public", "outbox")).build();
+ *
+ * jdbi.useTransaction(handle -> {
+ *   handle.execute("INSERT INTO reading(meter_id, kwh) VALUES (?, ?)", "m-42", 1.25);
+ *   outbox.write(handle, OutboxEvent.of("meter", "m-42", "ReadingRecorded", reading));
+ * });
+ * }</pre>
+ */
+public interface Outbox {
+
+  /** A builder with the defaults: table {@code public.outbox}, rows kept, a JSR-310 mapper. */
+  static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Inserts one event within the handle's open transaction.
+   *
+   * @return the event's id (UUIDv7), which is also its JetStream {@code Nats-Msg-Id}
+   * @throws OutboxException when the handle is not in a transaction, or the insert fails
+   */
+  UUID write(Handle handle, OutboxEvent event);
+
+  /**
+   * Inserts events in one statement (one round trip) within the handle's open transaction. Ids
+   * ascend in list order.
+   *
+   * @return the ids, in the order of the events
+   * @throws OutboxException when the handle is not in a transaction, or the insert fails
+   */
+  List<UUID> writeAll(Handle handle, List<OutboxEvent> events);
+
+  /**
+   * Deletes rows created before {@code now - retention}, in transactions of at most {@code
+   * batchSize} rows, so that the purge never holds long locks. Deleting a row never affects its
+   * delivery: the relay reads the write-ahead log, not the table.
+   *
+   * @return how many rows were deleted
+   */
+  long purge(Jdbi jdbi, Duration retention, int batchSize);
+
+  /** The table this outbox writes to. */
+  TableName table();
+
+  /** Settings for {@link Outbox}; validated by {@link #build()}. */
+  final class Builder {
+    TableName table = TableName.DEFAULT_OUTBOX;
+    ObjectMapper objectMapper;
+    boolean deleteAfterInsert;
+
+    private Builder() {}
+
+    /** The outbox table. Default {@code public.outbox}. */
+    public Builder table(TableName table) {
+      this.table = Objects.requireNonNull(table, "table");
+      return this;
+    }
+
+    /**
+     * The mapper that turns {@link Payload#json(Object)} values into JSON. Default: a plain mapper
+     * with the Java time module, writing dates as ISO-8601 strings.
+     */
+    public Builder objectMapper(ObjectMapper objectMapper) {
+      this.objectMapper = Objects.requireNonNull(objectMapper, "objectMapper");
+      return this;
+    }
+
+    /**
+     * Delete each row again in the same transaction right after inserting it. The write-ahead log
+     * still carries the insert, so the relay publishes it, and the table stays empty without a
+     * purge job. The price: the rows are not there to inspect or to replay from SQL. Default {@code
+     * false} (rows are kept; purge them with {@link Outbox#purge}).
+     */
+    public Builder deleteAfterInsert(boolean deleteAfterInsert) {
+      this.deleteAfterInsert = deleteAfterInsert;
+      return this;
+    }
+
+    public Outbox build() {
+      return new JdbcOutbox(
+          table, objectMapper == null ? Json.defaultMapper() : objectMapper, deleteAfterInsert);
+    }
+  }
+}

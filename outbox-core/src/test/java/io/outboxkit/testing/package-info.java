@@ -1,0 +1,6 @@
+/**
+ * The shared test fixture: {@link io.outboxkit.testing.TestInfra} gives every integration test a
+ * real PostgreSQL and a real NATS JetStream; {@link io.outboxkit.testing.NatsProcess} and {@link
+ * io.outboxkit.testing.PostgresProcess} are private servers a test may kill.
+ */
+package io.outboxkit.testing;
