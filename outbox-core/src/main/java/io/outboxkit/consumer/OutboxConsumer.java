@@ -254,27 +254,36 @@ public final class OutboxConsumer implements AutoCloseable {
       return;
     }
     m.stop();
-    int released = 0;
+    List<Message> fetched = new ArrayList<>();
     try {
       Message message;
-      while (released < settings.batchSize() * 2 && (message = m.nextMessage(1)) != null) {
+      while (fetched.size() < settings.batchSize() * 2 && (message = m.nextMessage(1)) != null) {
         if (message.isJetStream()) {
-          message.nak();
-          released++;
+          fetched.add(message);
         }
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (JetStreamStatusCheckedException | RuntimeException e) {
-      log.debug("outbox consumer '{}': releasing fetched messages ended: {}", settings.name(), e);
+      log.debug("outbox consumer '{}': draining fetched messages ended: {}", settings.name(), e);
     }
+    // Unsubscribe before the naks: else the server may redeliver them at once into this
+    // consumer's still open pull request, where nobody reads them until ackWait.
     try {
       m.close();
     } catch (Exception e) {
       log.debug("outbox consumer '{}': closing the subscription failed: {}", settings.name(), e);
     }
-    if (released > 0) {
-      log.debug("outbox consumer '{}' released {} fetched messages", settings.name(), released);
+    for (Message message : fetched) {
+      try {
+        message.nak();
+      } catch (RuntimeException e) {
+        break; // the connection is gone: the server redelivers after ackWait
+      }
+    }
+    if (!fetched.isEmpty()) {
+      log.debug(
+          "outbox consumer '{}' released {} fetched messages", settings.name(), fetched.size());
     }
   }
 
