@@ -81,12 +81,16 @@ class OutboxConsumerIT {
 
     await()
         .atMost(WAIT)
-        .until(() -> counter(registry, "dup", "duplicate") == 1 && fx.settled(stream, "dup"));
+        .until(
+            () ->
+                counter(registry, "dup", "applied") + counter(registry, "dup", "duplicate") == 2
+                    && fx.settled(stream, "dup"));
     assertThat(fx.info(stream, "dup").getDelivered().getStreamSequence()).isEqualTo(2);
     assertThat(calls).hasValue(1);
     assertThat(fx.effects("dup")).isEqualTo(1);
     assertThat(fx.inboxRows("dup")).isEqualTo(1);
     assertThat(counter(registry, "dup", "applied")).isEqualTo(1);
+    assertThat(counter(registry, "dup", "duplicate")).isEqualTo(1);
   }
 
   @Test
@@ -114,7 +118,9 @@ class OutboxConsumerIT {
 
     stream.relay().publish(TestRelay.event("m-7", "{\"meterId\":\"m-7\",\"kwh\":2.5}"));
 
-    await().atMost(WAIT).until(() -> fx.effects("flaky") == 1 && fx.settled(stream, "flaky"));
+    await()
+        .atMost(WAIT)
+        .until(() -> counter(registry, "flaky", "applied") >= 1 && fx.settled(stream, "flaky"));
     assertThat(deliveries).containsExactly(1L, 2L, 3L);
     assertThat(readings).containsExactly(new Reading("m-7", 2.5));
     assertThat(fx.effects("flaky")).isEqualTo(1);
@@ -164,11 +170,12 @@ class OutboxConsumerIT {
         .atMost(WAIT)
         .until(
             () ->
-                fx.effects("poison") == 20
+                counter(registry, "poison", "applied") >= 20
                     && fx.lastMessage(stream, dlq) != null
                     && counter(registry, "poison", "skipped") == 1
                     && fx.settled(stream, "poison"));
 
+    assertThat(fx.effects("poison")).isEqualTo(20);
     MessageInfo dead = fx.lastMessage(stream, dlq);
     Headers h = dead.getHeaders();
     assertThat(new String(dead.getData(), StandardCharsets.UTF_8))
@@ -217,9 +224,10 @@ class OutboxConsumerIT {
         .atMost(WAIT)
         .until(
             () ->
-                fx.effects("noid") == 1
+                calls.get() >= 1
                     && fx.lastMessage(stream, dlq) != null
                     && fx.settled(stream, "noid"));
+    assertThat(fx.effects("noid")).isEqualTo(1);
     Headers h = fx.lastMessage(stream, dlq).getHeaders();
     assertThat(h.getFirst(OutboxHeaders.ERROR_KIND)).isEqualTo("missing-message-id");
     assertThat(h.getFirst(OutboxHeaders.ERROR))
@@ -293,7 +301,8 @@ class OutboxConsumerIT {
 
     await()
         .atMost(WAIT)
-        .until(() -> fx.effects("transient") == 1 && fx.settled(stream, "transient"));
+        .until(() -> fx.effects("transient") >= 1 && fx.settled(stream, "transient"));
+    assertThat(fx.effects("transient")).isEqualTo(1);
     assertThat(fx.count("SELECT max(deliveries) FROM effect WHERE consumer = 'transient'"))
         .isEqualTo(5);
     assertThat(fx.lastMessage(stream, stream.deadLetterSubject("transient"))).isNull();
@@ -342,7 +351,8 @@ class OutboxConsumerIT {
     // A restart gets the rest, and applies nothing twice. (Fetched messages that close() released
     // come back; nats-server 2.9 may even deliver a nak'ed message twice: the inbox absorbs it.)
     fx.started(fx.consumer(stream, "drain", (h, e) -> applyEffect(h, "drain", e, "second")));
-    await().atMost(WAIT).until(() -> fx.effects("drain") == 50 && fx.settled(stream, "drain"));
+    await().atMost(WAIT).until(() -> fx.effects("drain") >= 50 && fx.settled(stream, "drain"));
+    assertThat(fx.effects("drain")).isEqualTo(50);
     assertThat(fx.count("SELECT count(DISTINCT message_id) FROM effect WHERE consumer = 'drain'"))
         .isEqualTo(50);
     assertThat(
