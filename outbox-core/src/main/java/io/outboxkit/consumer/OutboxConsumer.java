@@ -229,7 +229,17 @@ public final class OutboxConsumer implements AutoCloseable {
           continue;
         }
         if (message.isJetStream()) {
-          processor.process(message);
+          try {
+            processor.process(message);
+          } catch (RuntimeException e) {
+            // A bug outside the handler's transaction must not end consumption: keep the message.
+            log.error(
+                "outbox consumer '{}': unexpected failure on {}; the message is retried",
+                settings.name(),
+                message.getSubject(),
+                e);
+            releaseAfterBug(message);
+          }
         }
       }
     } catch (RuntimeException | Error e) {
@@ -244,6 +254,14 @@ public final class OutboxConsumer implements AutoCloseable {
         running = false;
       }
       log.info("outbox consumer '{}' stopped", settings.name());
+    }
+  }
+
+  private void releaseAfterBug(Message message) {
+    try {
+      message.nakWithDelay(settings.backoff(message.metaData().deliveredCount()));
+    } catch (RuntimeException e) {
+      log.debug("outbox consumer '{}': nak failed: {}", settings.name(), e.toString());
     }
   }
 
