@@ -45,8 +45,10 @@ class ConsumerCrashIT {
     stream.relay().publish(TestRelay.event("m-1", "{\"kwh\":1}"));
 
     // The child runs without Micrometer on its class path: the library must not need it.
+    String fullClasspath = System.getProperty("java.class.path");
+    assertThat(fullClasspath).contains("micrometer-core");
     String classpath =
-        Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+        Arrays.stream(fullClasspath.split(File.pathSeparator))
             .filter(entry -> !entry.contains("micrometer"))
             .collect(Collectors.joining(File.pathSeparator));
     Path log = Files.createTempFile("outboxkit-crash-child-", ".log");
