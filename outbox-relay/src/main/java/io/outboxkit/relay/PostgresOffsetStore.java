@@ -112,7 +112,7 @@ public final class PostgresOffsetStore extends MemoryOffsetBackingStore {
         throw new IOException("not a Debezium offset");
       }
     } catch (IOException e) {
-      throw new ConnectException(
+      throw new CorruptOffsetException(
           "the stored offset of slot "
               + slot
               + " in "
@@ -125,6 +125,15 @@ public final class PostgresOffsetStore extends MemoryOffsetBackingStore {
               + " WHERE slot_name = '"
               + slot
               + "') and the relay resumes from the slot's own position.");
+    }
+  }
+
+  /** A stored offset that does not parse: never a reason to start from somewhere else. */
+  static final class CorruptOffsetException extends ConnectException {
+    private static final long serialVersionUID = 1L;
+
+    CorruptOffsetException(String message) {
+      super(message);
     }
   }
 

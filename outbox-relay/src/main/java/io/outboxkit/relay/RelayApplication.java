@@ -1,6 +1,7 @@
 package io.outboxkit.relay;
 
-import io.micronaut.runtime.Micronaut;
+import io.micronaut.context.ApplicationContext;
+import io.micronaut.runtime.EmbeddedApplication;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -11,8 +12,15 @@ public final class RelayApplication {
   private RelayApplication() {}
 
   public static void main(String[] args) {
+    ApplicationContext context;
     try {
-      Micronaut.build(args).mainClass(RelayApplication.class).banner(false).start();
+      context =
+          ApplicationContext.builder()
+              .args(args)
+              .mainClass(RelayApplication.class)
+              .banner(false)
+              .deduceEnvironment(false)
+              .start();
     } catch (RuntimeException e) {
       for (Throwable t = e; t != null; t = t.getCause()) {
         if (t instanceof RelayException r) {
@@ -23,5 +31,15 @@ public final class RelayApplication {
       }
       throw e;
     }
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  if (context.isRunning()) {
+                    context.close();
+                  }
+                },
+                "outboxkit-relay-shutdown"));
+    context.findBean(EmbeddedApplication.class).ifPresent(EmbeddedApplication::start);
   }
 }

@@ -228,6 +228,22 @@ final class StartupChecks {
 
   private void stateTables() {
     TableName offsets = settings.offsetsTable();
+    try {
+      migrateStateTables(offsets);
+    } catch (org.flywaydb.core.api.exception.FlywayValidateException e) {
+      throw RelayException.fatal(
+          "the relay's state tables in schema "
+              + offsets.schema()
+              + " do not match this version's migrations ("
+              + e.getMessage().lines().findFirst().orElse("")
+              + "): do not edit them by hand; restore them or use a new outboxkit.relay.offsets-table");
+    } catch (org.flywaydb.core.api.FlywayException e) {
+      throw RelayException.retryable(
+          "creating the relay's state tables failed: " + e.getMessage(), e);
+    }
+  }
+
+  private void migrateStateTables(TableName offsets) {
     Flyway.configure(StartupChecks.class.getClassLoader())
         .dataSource(settings.jdbcUrl(), settings.dbUser(), settings.dbPassword())
         .schemas(offsets.schema())
@@ -405,13 +421,18 @@ final class StartupChecks {
 
   /** The LSN of the stored offset, or null when there is none. Corrupt rows fail loudly. */
   private String offsetLsn(Connection c) {
-    var rows =
-        PostgresOffsetStore.load(
-            settings.jdbcUrl(),
-            settings.dbUser(),
-            settings.dbPassword(),
-            settings.offsetsTable().qualified(),
-            settings.slot());
+    java.util.Map<java.nio.ByteBuffer, java.nio.ByteBuffer> rows;
+    try {
+      rows =
+          PostgresOffsetStore.load(
+              settings.jdbcUrl(),
+              settings.dbUser(),
+              settings.dbPassword(),
+              settings.offsetsTable().qualified(),
+              settings.slot());
+    } catch (PostgresOffsetStore.CorruptOffsetException e) {
+      throw RelayException.fatal(e.getMessage());
+    }
     return rows.values().stream()
         .map(v -> OffsetLsn.lsnOf(v))
         .filter(java.util.Objects::nonNull)

@@ -22,6 +22,7 @@ final class LoadWriter implements AutoCloseable {
   private final Thread thread;
   private final long pauseMillis;
   private volatile int failures;
+  private volatile Exception lastFailure;
 
   LoadWriter(DataSource ds, long pauseMillis) {
     this.load = new OutboxLoad(ds);
@@ -35,13 +36,14 @@ final class LoadWriter implements AutoCloseable {
     int offset = 0;
     while (running.get()) {
       try {
-        List<String> ids = load.mixed(40, offset);
+        List<String> ids = load.oneOperation(60, offset);
         committed.addAll(ids);
         offset += ids.size();
       } catch (Exception e) {
         // The database is down or restarting: the ids of the operation in hand are in doubt.
         uncertain.addAll(load.attempt);
         failures++;
+        lastFailure = e;
       }
       try {
         // Pacing of the load generator, not a wait for a condition.
@@ -73,6 +75,11 @@ final class LoadWriter implements AutoCloseable {
 
   int failures() {
     return failures;
+  }
+
+  /** The last write that failed, for test messages; null if none did. */
+  Exception lastFailure() {
+    return lastFailure;
   }
 
   @Override

@@ -167,19 +167,21 @@ final class OutboxLoad {
   /** A random mix of the shapes above, totalling about {@code n} rows. */
   List<String> mixed(int n, int offset) throws Exception {
     List<String> ids = new ArrayList<>(n);
-    ThreadLocalRandom r = ThreadLocalRandom.current();
     while (ids.size() < n) {
-      int left = n - ids.size();
-      switch (r.nextInt(4)) {
-        case 0 -> ids.addAll(singleRows(Math.min(left, 1 + r.nextInt(20)), offset + ids.size()));
-        case 1 ->
-            ids.addAll(multiRowInserts(1, Math.min(left, 2 + r.nextInt(50)), offset + ids.size()));
-        case 2 -> ids.addAll(copy(Math.min(left, 2 + r.nextInt(200)), offset + ids.size()));
-        default ->
-            ids.addAll(oneTransaction(Math.min(left, 2 + r.nextInt(300)), offset + ids.size()));
-      }
+      ids.addAll(oneOperation(n - ids.size(), offset + ids.size()));
     }
     return ids;
+  }
+
+  /** One transaction of a random shape and at most {@code max} rows. */
+  List<String> oneOperation(int max, int offset) throws Exception {
+    ThreadLocalRandom r = ThreadLocalRandom.current();
+    return switch (r.nextInt(4)) {
+      case 0 -> singleRows(1, offset);
+      case 1 -> multiRowInserts(1, Math.min(max, 2 + r.nextInt(50)), offset);
+      case 2 -> copy(Math.min(max, 2 + r.nextInt(200)), offset);
+      default -> oneTransaction(Math.min(max, 2 + r.nextInt(300)), offset);
+    };
   }
 
   private static String hex(byte[] b) {

@@ -1,0 +1,55 @@
+package io.outboxkit.relay;
+
+import io.nats.client.Connection;
+import io.outboxkit.OutboxSchema;
+import io.outboxkit.TableName;
+import io.outboxkit.testing.Ports;
+import io.outboxkit.testing.PostgresProcess;
+import io.outboxkit.testing.TestInfra;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.postgresql.ds.PGSimpleDataSource;
+
+/** PostgreSQL restarts, then crashes, under load: the relay reconnects and resumes by itself. */
+class PostgresRestartIT {
+  @RegisterExtension static final TestInfra infra = new TestInfra();
+
+  @Test
+  void restartAndCrashOfPostgresLoseNothing() throws Exception {
+    PostgresProcess pg = infra.privatePostgres();
+    PGSimpleDataSource ds = new PGSimpleDataSource();
+    ds.setUrl(pg.jdbcUrl("postgres"));
+    ds.setUser("postgres");
+    OutboxSchema.migrateOutbox(ds, TableName.DEFAULT_OUTBOX);
+    String stream = infra.streamName();
+    Connection nc = infra.nats();
+    try (RelayProcess relay =
+        new RelayProcess(RelayProcess.env(pg, infra.natsUrl(), stream, infra.prefix())).start()) {
+      relay.awaitStreaming(Duration.ofSeconds(60));
+      List<String> committed;
+      LoadWriter writer = new LoadWriter(ds, 5);
+      try {
+        awaitMore(nc, stream, 300);
+        pg.restart(); // pg_ctl restart -m fast: every connection drops
+        awaitMore(nc, stream, 300);
+        pg.kill(); // SIGKILL of the postmaster: a crash, then crash recovery
+        pg.start();
+        awaitMore(nc, stream, 300);
+      } finally {
+        committed = writer.stop();
+      }
+      relay.awaitStreaming(Duration.ofSeconds(60));
+      Delivery.assertExactlyOnce(nc, stream, committed, writer.uncertain(), Duration.ofMinutes(2));
+    }
+  }
+
+  private static void awaitMore(Connection nc, String stream, long more) {
+    long base = Math.max(0, StreamContents.count(nc, stream));
+    Ports.await(
+        more + " more events relayed",
+        Duration.ofSeconds(120),
+        () -> StreamContents.count(nc, stream) >= base + more);
+  }
+}
