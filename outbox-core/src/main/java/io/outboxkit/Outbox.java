@@ -1,6 +1,7 @@
 package io.outboxkit;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.outboxkit.internal.Json;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
