@@ -1,0 +1,90 @@
+package io.outboxkit.relay;
+
+import io.outboxkit.TableName;
+import java.util.Map;
+import java.util.Properties;
+import java.util.stream.Collectors;
+
+/** The one place where the relay's settings become Debezium engine properties. */
+final class DebeziumProperties {
+  private DebeziumProperties() {}
+
+  /**
+   * @param passThrough {@code outboxkit.relay.debezium.*} settings, applied last (expert use)
+   */
+  static Properties of(RelaySettings s, Map<String, String> passThrough) {
+    Properties p = new Properties();
+    RelayConfig.Engine engine = s.raw().engine();
+    String tables = s.tables().stream().map(TableName::qualified).collect(Collectors.joining(","));
+
+    p.setProperty("name", "outboxkit-" + s.slot());
+    p.setProperty("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
+    p.setProperty("topic.prefix", "outboxkit");
+
+    // Offsets: in PostgreSQL, committed after every batch.
+    p.setProperty("offset.storage", PostgresOffsetStore.class.getName());
+    p.setProperty(PostgresOffsetStore.URL, s.jdbcUrl());
+    p.setProperty(PostgresOffsetStore.USER, s.dbUser());
+    p.setProperty(PostgresOffsetStore.PASSWORD, s.dbPassword());
+    p.setProperty(PostgresOffsetStore.TABLE, s.offsetsTable().qualified());
+    p.setProperty(PostgresOffsetStore.SLOT, s.slot());
+    p.setProperty("offset.flush.interval.ms", "0");
+    p.setProperty("offset.flush.timeout.ms", "10000");
+
+    // Source.
+    p.setProperty("database.hostname", s.dbHost());
+    p.setProperty("database.port", Integer.toString(s.dbPort()));
+    p.setProperty("database.user", s.dbUser());
+    p.setProperty("database.password", s.dbPassword());
+    p.setProperty("database.dbname", s.dbName());
+    p.setProperty("database.sslmode", s.raw().database().sslMode());
+    p.setProperty("plugin.name", "pgoutput");
+    p.setProperty("slot.name", s.slot());
+    p.setProperty("publication.name", s.publication());
+    p.setProperty("publication.autocreate.mode", "disabled");
+    p.setProperty("table.include.list", tables);
+    p.setProperty(
+        "column.include.list",
+        s.tables().stream()
+            .flatMap(
+                t ->
+                    java.util.stream.Stream.of(
+                            "id",
+                            "aggregate_type",
+                            "aggregate_id",
+                            "event_type",
+                            "payload",
+                            "headers")
+                        .map(c -> t.qualified() + "." + c))
+            .collect(Collectors.joining(",")));
+    p.setProperty("snapshot.mode", "no_data");
+    p.setProperty("binary.handling.mode", "bytes");
+    p.setProperty("tombstones.on.delete", "false");
+    p.setProperty("skipped.operations", "u,d,t");
+    p.setProperty("slot.drop.on.stop", "false");
+    p.setProperty("include.schema.changes", "false");
+
+    // Batching and latency.
+    p.setProperty("max.batch.size", Integer.toString(engine.maxBatchSize()));
+    p.setProperty("max.queue.size", Integer.toString(engine.maxQueueSize()));
+    p.setProperty("poll.interval.ms", Long.toString(engine.pollInterval().toMillis()));
+
+    // Heartbeats: a logical message through the WAL keeps the slot advancing while the outbox is
+    // idle and other tables are busy.
+    p.setProperty("heartbeat.interval.ms", Long.toString(engine.heartbeatInterval().toMillis()));
+    p.setProperty(
+        "heartbeat.action.query",
+        "SELECT pg_logical_emit_message(false, '"
+            + RowConverter.HEARTBEAT_PREFIX
+            + "', now()::text)");
+
+    // Non-transactional logical messages arrive between transactions with a safe resume offset.
+    p.setProperty("message.prefix.include.list", RowConverter.HEARTBEAT_PREFIX);
+
+    // The relay supervises the engine itself (restart with backoff).
+    p.setProperty("errors.max.retries", "0");
+
+    passThrough.forEach(p::setProperty);
+    return p;
+  }
+}

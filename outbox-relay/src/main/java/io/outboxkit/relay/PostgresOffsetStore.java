@@ -1,0 +1,207 @@
+package io.outboxkit.relay;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.kafka.connect.errors.ConnectException;
+import org.apache.kafka.connect.runtime.WorkerConfig;
+import org.apache.kafka.connect.storage.MemoryOffsetBackingStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Debezium's offsets in a PostgreSQL table of the source database. Every flush replaces the rows of
+ * this slot in one transaction, so an offset is never torn; a row that does not parse fails the
+ * start loudly instead of meaning "start from now". Public only because Debezium instantiates it by
+ * class name.
+ */
+public final class PostgresOffsetStore extends MemoryOffsetBackingStore {
+  static final String URL = "offset.storage.outboxkit.url";
+  static final String USER = "offset.storage.outboxkit.user";
+  static final String PASSWORD = "offset.storage.outboxkit.password";
+  static final String TABLE = "offset.storage.outboxkit.table";
+  static final String SLOT = "offset.storage.outboxkit.slot";
+
+  private static final Logger log = LoggerFactory.getLogger(PostgresOffsetStore.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private String url;
+  private String user;
+  private String password;
+  private String table;
+  private String slot;
+  private Connection connection;
+
+  public PostgresOffsetStore() {}
+
+  @Override
+  public void configure(WorkerConfig config) {
+    super.configure(config);
+    Map<String, String> originals = config.originalsStrings();
+    url = require(originals, URL);
+    user = require(originals, USER);
+    password = originals.getOrDefault(PASSWORD, "");
+    table = require(originals, TABLE);
+    slot = require(originals, SLOT);
+  }
+
+  private static String require(Map<String, String> originals, String key) {
+    String v = originals.get(key);
+    if (v == null || v.isBlank()) {
+      throw new ConnectException("offset store setting " + key + " is missing");
+    }
+    return v;
+  }
+
+  @Override
+  public synchronized void start() {
+    super.start();
+    data = new HashMap<>(load(url, user, password, table, slot));
+  }
+
+  @Override
+  public synchronized void stop() {
+    super.stop();
+    closeConnection();
+  }
+
+  /**
+   * Reads the offsets of {@code slot}; a value that is not a JSON object fails loudly.
+   *
+   * @throws ConnectException naming the table, the slot and the fix
+   */
+  static Map<ByteBuffer, ByteBuffer> load(
+      String url, String user, String password, String table, String slot) {
+    Map<ByteBuffer, ByteBuffer> rows = new HashMap<>();
+    try (Connection c = DriverManager.getConnection(url, user, password);
+        PreparedStatement ps =
+            c.prepareStatement(
+                "SELECT offset_key, offset_value FROM " + table + " WHERE slot_name = ?")) {
+      ps.setString(1, slot);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          byte[] key = rs.getBytes(1);
+          byte[] value = rs.getBytes(2);
+          checkParses(table, slot, key, value);
+          rows.put(ByteBuffer.wrap(key), ByteBuffer.wrap(value));
+        }
+      }
+    } catch (SQLException e) {
+      throw new ConnectException("reading offsets from " + table + " failed: " + e.getMessage(), e);
+    }
+    return rows;
+  }
+
+  private static void checkParses(String table, String slot, byte[] key, byte[] value) {
+    try {
+      JsonNode k = JSON.readTree(key);
+      JsonNode v = JSON.readTree(value);
+      if (k == null || !k.isArray() || v == null || !v.isObject() || !v.has("lsn")) {
+        throw new IOException("not a Debezium offset");
+      }
+    } catch (IOException e) {
+      throw new ConnectException(
+          "the stored offset of slot "
+              + slot
+              + " in "
+              + table
+              + " is corrupt ("
+              + e.getMessage()
+              + "). The relay will not guess where to resume. If the replication slot still exists,"
+              + " delete the offset rows (DELETE FROM "
+              + table
+              + " WHERE slot_name = '"
+              + slot
+              + "') and the relay resumes from the slot's own position.");
+    }
+  }
+
+  @Override
+  protected synchronized void save() {
+    try {
+      if (connection == null || connection.isClosed()) {
+        connection = DriverManager.getConnection(url, user, password);
+        connection.setAutoCommit(false);
+      }
+      try (PreparedStatement ps =
+          connection.prepareStatement(
+              "INSERT INTO "
+                  + table
+                  + " (slot_name, offset_key, offset_value, updated_at) VALUES (?, ?, ?, now())"
+                  + " ON CONFLICT (slot_name, offset_key) DO UPDATE"
+                  + " SET offset_value = excluded.offset_value, updated_at = now()")) {
+        for (Map.Entry<ByteBuffer, ByteBuffer> e : data.entrySet()) {
+          if (e.getValue() == null) {
+            continue;
+          }
+          ps.setString(1, slot);
+          ps.setBytes(2, bytes(e.getKey()));
+          ps.setBytes(3, bytes(e.getValue()));
+          ps.addBatch();
+        }
+        ps.executeBatch();
+      }
+      connection.commit();
+    } catch (SQLException e) {
+      try {
+        if (connection != null) {
+          connection.rollback();
+        }
+      } catch (SQLException ignored) {
+        // the connection is broken; it is replaced on the next save
+      }
+      closeConnection();
+      log.warn("saving offsets to {} failed; the next batch retries: {}", table, e.getMessage());
+      throw new ConnectException("saving offsets to " + table + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  private void closeConnection() {
+    if (connection != null) {
+      try {
+        connection.close();
+      } catch (SQLException ignored) {
+        // closing a broken connection
+      }
+      connection = null;
+    }
+  }
+
+  private static byte[] bytes(ByteBuffer b) {
+    ByteBuffer d = b.duplicate();
+    byte[] out = new byte[d.remaining()];
+    d.get(out);
+    return out;
+  }
+
+  @Override
+  public Set<Map<String, Object>> connectorPartitions(String connectorName) {
+    Set<Map<String, Object>> partitions = new HashSet<>();
+    for (ByteBuffer key : data.keySet()) {
+      try {
+        List<?> parts = JSON.readValue(bytes(key), List.class);
+        if (parts.size() == 2
+            && connectorName.equals(parts.get(0))
+            && parts.get(1) instanceof Map) {
+          @SuppressWarnings("unchecked")
+          Map<String, Object> partition = (Map<String, Object>) parts.get(1);
+          partitions.add(partition);
+        }
+      } catch (IOException e) {
+        // not a partition key
+      }
+    }
+    return partitions;
+  }
+}

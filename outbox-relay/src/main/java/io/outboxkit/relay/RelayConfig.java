@@ -1,0 +1,91 @@
+package io.outboxkit.relay;
+
+import io.micronaut.context.annotation.ConfigurationProperties;
+import io.micronaut.core.annotation.Nullable;
+import io.micronaut.core.bind.annotation.Bindable;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Every setting of the relay, under {@code outboxkit.relay} in {@code application.yml}, or as
+ * environment variables ({@code outboxkit.relay.database.host} is {@code
+ * OUTBOXKIT_RELAY_DATABASE_HOST}). The README's settings table lists them with their defaults;
+ * {@link RelaySettings} checks them at start-up.
+ */
+@ConfigurationProperties("outboxkit.relay")
+record RelayConfig(
+    Database database,
+    Nats nats,
+    Stream stream,
+    Publish publish,
+    Engine engine,
+    Standby standby,
+    @Bindable(defaultValue = "public.outbox") List<String> tables,
+    @Bindable(defaultValue = "outboxkit") String slotName,
+    @Bindable(defaultValue = "outboxkit") String publicationName,
+    @Bindable(defaultValue = "true") boolean createPublication,
+    @Bindable(defaultValue = "outbox.{aggregate_type}.{event_type}") String subjectTemplate,
+    @Bindable(defaultValue = "outbox-dlq.relay") String deadLetterSubject,
+    @Bindable(defaultValue = "outboxkit.relay_offsets") String offsetsTable,
+    @Bindable(defaultValue = "30s") Duration shutdownTimeout,
+    @Bindable(defaultValue = "10s") Duration slotCheckInterval,
+    @Bindable(defaultValue = "true") boolean exitOnFatal) {
+
+  /** The source database. */
+  @ConfigurationProperties("database")
+  record Database(
+      @Bindable(defaultValue = "localhost") String host,
+      @Bindable(defaultValue = "5432") int port,
+      @Nullable String name,
+      @Bindable(defaultValue = "postgres") String user,
+      @Nullable String password,
+      @Nullable String passwordFile,
+      @Bindable(defaultValue = "prefer") String sslMode) {}
+
+  /** The NATS connection. */
+  @ConfigurationProperties("nats")
+  record Nats(
+      @Bindable(defaultValue = "nats://127.0.0.1:4222") List<String> servers,
+      @Nullable String user,
+      @Nullable String password,
+      @Nullable String token,
+      @Nullable String credentialsFile,
+      @Bindable(defaultValue = "false") boolean tls,
+      @Nullable String truststore,
+      @Nullable String truststorePassword,
+      @Nullable String keystore,
+      @Nullable String keystorePassword,
+      @Bindable(defaultValue = "5s") Duration connectTimeout) {}
+
+  /** The JetStream stream the relay publishes to. */
+  @ConfigurationProperties("stream")
+  record Stream(
+      @Bindable(defaultValue = "OUTBOX") String name,
+      @Bindable(defaultValue = "outbox.>,outbox-dlq.>") List<String> subjects,
+      @Bindable(defaultValue = "file") String storage,
+      @Bindable(defaultValue = "1") int replicas,
+      @Bindable(defaultValue = "2m") Duration duplicateWindow,
+      @Bindable(defaultValue = "true") boolean create) {}
+
+  /** Publishing to JetStream. */
+  @ConfigurationProperties("publish")
+  record Publish(
+      @Bindable(defaultValue = "4000") int maxInFlight,
+      @Bindable(defaultValue = "5s") Duration ackTimeout,
+      @Bindable(defaultValue = "100ms") Duration retryBackoff,
+      @Bindable(defaultValue = "5s") Duration retryBackoffMax) {}
+
+  /** The embedded Debezium engine. */
+  @ConfigurationProperties("engine")
+  record Engine(
+      @Bindable(defaultValue = "4096") int maxBatchSize,
+      @Bindable(defaultValue = "16384") int maxQueueSize,
+      @Bindable(defaultValue = "5ms") Duration pollInterval,
+      @Bindable(defaultValue = "1s") Duration heartbeatInterval,
+      @Bindable(defaultValue = "1s") Duration restartBackoff,
+      @Bindable(defaultValue = "30s") Duration restartBackoffMax) {}
+
+  /** Active/standby election between relays on one slot. */
+  @ConfigurationProperties("standby")
+  record Standby(@Bindable(defaultValue = "1s") Duration pollInterval) {}
+}

@@ -1,0 +1,112 @@
+package io.outboxkit.relay;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import jakarta.inject.Singleton;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** The relay's meters; names and meanings are in the README's operations section. */
+@Singleton
+final class RelayMetrics {
+  private final MeterRegistry registry;
+  private final Counter published;
+  private final Counter duplicates;
+  private final Counter retries;
+  private final Counter engineRestarts;
+  private final DistributionSummary batchSize;
+  private final Timer lag;
+  final AtomicInteger inFlight = new AtomicInteger();
+  final AtomicLong retainedWalBytes = new AtomicLong(-1);
+  final AtomicLong lastHeartbeatMillis = new AtomicLong(System.currentTimeMillis());
+  final AtomicInteger active = new AtomicInteger();
+  final AtomicLong lastCommitMicros = new AtomicLong();
+
+  RelayMetrics(MeterRegistry registry) {
+    this.registry = registry;
+    published =
+        Counter.builder("outboxkit.relay.events.published")
+            .description("Outbox events acknowledged by JetStream")
+            .register(registry);
+    duplicates =
+        Counter.builder("outboxkit.relay.events.duplicates")
+            .description("Publishes JetStream acknowledged as duplicates (replays after a restart)")
+            .register(registry);
+    retries =
+        Counter.builder("outboxkit.relay.publish.retries")
+            .description("Batch publish attempts retried after a failed or timed-out publish")
+            .register(registry);
+    engineRestarts =
+        Counter.builder("outboxkit.relay.engine.restarts")
+            .description("Restarts of the Debezium engine after a failure")
+            .register(registry);
+    batchSize =
+        DistributionSummary.builder("outboxkit.relay.batch.size")
+            .description("Records per Debezium batch")
+            .register(registry);
+    lag =
+        Timer.builder("outboxkit.relay.lag")
+            .description("Time from the source transaction's commit to the JetStream ack")
+            .publishPercentileHistogram()
+            .minimumExpectedValue(Duration.ofMillis(1))
+            .maximumExpectedValue(Duration.ofMinutes(5))
+            .register(registry);
+    Gauge.builder("outboxkit.relay.publish.in.flight", inFlight, AtomicInteger::get)
+        .description("Publishes sent and not yet acknowledged")
+        .register(registry);
+    Gauge.builder("outboxkit.relay.slot.retained.wal", retainedWalBytes, AtomicLong::get)
+        .description("Bytes of WAL the replication slot keeps (-1 until known)")
+        .baseUnit("bytes")
+        .register(registry);
+    Gauge.builder(
+            "outboxkit.relay.heartbeat.age",
+            lastHeartbeatMillis,
+            t -> (System.currentTimeMillis() - t.get()) / 1000.0)
+        .description("Seconds since the relay last saw its own heartbeat come through the WAL")
+        .baseUnit("seconds")
+        .register(registry);
+    Gauge.builder("outboxkit.relay.active", active, AtomicInteger::get)
+        .description("1 when this relay holds the slot's lock and streams, 0 on standby")
+        .register(registry);
+  }
+
+  void acked(long commitMicros, boolean duplicate) {
+    published.increment();
+    if (duplicate) {
+      duplicates.increment();
+    }
+    if (commitMicros > 0) {
+      long micros = System.currentTimeMillis() * 1000 - commitMicros;
+      lag.record(Math.max(0, micros), TimeUnit.MICROSECONDS);
+    }
+  }
+
+  void retry() {
+    retries.increment();
+  }
+
+  void publishError(String kind) {
+    registry.counter("outboxkit.relay.publish.errors", "kind", kind).increment();
+  }
+
+  void deadLetter(String reason) {
+    registry.counter("outboxkit.relay.dead.letters", "reason", reason).increment();
+  }
+
+  void batch(int size) {
+    batchSize.record(size);
+  }
+
+  void engineRestart() {
+    engineRestarts.increment();
+  }
+
+  void heartbeat() {
+    lastHeartbeatMillis.set(System.currentTimeMillis());
+  }
+}

@@ -1,0 +1,226 @@
+package io.outboxkit.relay;
+
+import io.outboxkit.OutboxException;
+import io.outboxkit.TableName;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The relay's settings, checked and resolved once at start-up. Every problem names the setting, its
+ * environment variable and the fix.
+ */
+record RelaySettings(
+    RelayConfig raw,
+    String dbHost,
+    int dbPort,
+    String dbName,
+    String dbUser,
+    String dbPassword,
+    List<TableName> tables,
+    TableName offsetsTable,
+    String slot,
+    String publication,
+    SubjectTemplate subjects,
+    String deadLetterSubject) {
+
+  private static final String P = "outboxkit.relay.";
+  private static final Pattern SLOT = Pattern.compile("[a-z0-9_]{1,63}");
+  private static final Pattern STREAM = Pattern.compile("[A-Za-z0-9_-]{1,255}");
+  private static final Set<String> SSL_MODES =
+      Set.of("disable", "allow", "prefer", "require", "verify-ca", "verify-full");
+
+  static RelaySettings from(RelayConfig c) {
+    RelayConfig.Database db = c.database();
+    if (db.name() == null || db.name().isBlank()) {
+      throw RelayException.badSetting(
+          P + "database.name", "is not set", "name the database that holds the outbox table");
+    }
+    if (db.port() < 1 || db.port() > 65535) {
+      throw RelayException.badSetting(
+          P + "database.port", "is " + db.port(), "give a TCP port, 1-65535 (default 5432)");
+    }
+    if (!SSL_MODES.contains(db.sslMode())) {
+      throw RelayException.badSetting(
+          P + "database.ssl-mode", "is '" + db.sslMode() + "'", "use one of " + SSL_MODES);
+    }
+    String password = db.password();
+    if (db.passwordFile() != null && !db.passwordFile().isBlank()) {
+      if (password != null && !password.isEmpty()) {
+        throw RelayException.badSetting(
+            P + "database.password-file",
+            "is set together with database.password",
+            "set only one of them");
+      }
+      password = readSecret(P + "database.password-file", db.passwordFile());
+    }
+    if (!SLOT.matcher(c.slotName()).matches()) {
+      throw RelayException.badSetting(
+          P + "slot-name",
+          "is '" + c.slotName() + "'",
+          "use 1-63 characters of a-z, 0-9 and _ (PostgreSQL slot names)");
+    }
+    if (!SLOT.matcher(c.publicationName()).matches()) {
+      throw RelayException.badSetting(
+          P + "publication-name",
+          "is '" + c.publicationName() + "'",
+          "use 1-63 characters of a-z, 0-9 and _");
+    }
+    if (c.tables() == null || c.tables().isEmpty()) {
+      throw RelayException.badSetting(
+          P + "tables", "is empty", "list the outbox tables, e.g. public.outbox");
+    }
+    List<TableName> tables;
+    TableName offsets;
+    try {
+      tables = c.tables().stream().map(String::trim).map(TableName::parse).toList();
+    } catch (OutboxException e) {
+      throw RelayException.badSetting(
+          P + "tables", "is invalid: " + e.getMessage(), "fix the name");
+    }
+    try {
+      offsets = TableName.parse(c.offsetsTable());
+    } catch (OutboxException e) {
+      throw RelayException.badSetting(
+          P + "offsets-table", "is invalid: " + e.getMessage(), "fix the name");
+    }
+    SubjectTemplate template;
+    try {
+      template = SubjectTemplate.parse(c.subjectTemplate());
+    } catch (IllegalArgumentException e) {
+      throw RelayException.badSetting(
+          P + "subject-template",
+          "is invalid: " + e.getMessage(),
+          "use tokens separated by '.', e.g. outbox.{aggregate_type}.{event_type}");
+    }
+    String dlq = c.deadLetterSubject();
+    if (dlq == null
+        || dlq.isBlank()
+        || dlq.contains("*")
+        || dlq.contains(">")
+        || dlq.contains(" ")
+        || dlq.startsWith(".")
+        || dlq.endsWith(".")
+        || dlq.contains("..")) {
+      throw RelayException.badSetting(
+          P + "dead-letter-subject",
+          "is '" + dlq + "'",
+          "give a plain NATS subject without wildcards, e.g. outbox-dlq.relay");
+    }
+    RelayConfig.Stream stream = c.stream();
+    if (!STREAM.matcher(stream.name()).matches()) {
+      throw RelayException.badSetting(
+          P + "stream.name", "is '" + stream.name() + "'", "use letters, digits, - and _");
+    }
+    if (!Set.of("file", "memory").contains(stream.storage())) {
+      throw RelayException.badSetting(
+          P + "stream.storage", "is '" + stream.storage() + "'", "use file (default) or memory");
+    }
+    if (stream.replicas() < 1 || stream.replicas() > 5) {
+      throw RelayException.badSetting(
+          P + "stream.replicas", "is " + stream.replicas(), "use 1 to 5 (1 or 3 are usual)");
+    }
+    positive(P + "stream.duplicate-window", stream.duplicateWindow());
+    RelayConfig.Publish pub = c.publish();
+    if (pub.maxInFlight() < 1 || pub.maxInFlight() > 65536) {
+      throw RelayException.badSetting(
+          P + "publish.max-in-flight",
+          "is " + pub.maxInFlight(),
+          "use 1 (strict order under any failure) to 65536; default 4000");
+    }
+    positive(P + "publish.ack-timeout", pub.ackTimeout());
+    positive(P + "publish.retry-backoff", pub.retryBackoff());
+    positive(P + "publish.retry-backoff-max", pub.retryBackoffMax());
+    RelayConfig.Engine engine = c.engine();
+    if (engine.maxBatchSize() < 1) {
+      throw RelayException.badSetting(
+          P + "engine.max-batch-size", "is " + engine.maxBatchSize(), "use 1 or more");
+    }
+    if (engine.maxQueueSize() <= engine.maxBatchSize()) {
+      throw RelayException.badSetting(
+          P + "engine.max-queue-size",
+          "is " + engine.maxQueueSize() + ", not above engine.max-batch-size",
+          "make it larger than the batch size (Debezium requires it)");
+    }
+    positive(P + "engine.poll-interval", engine.pollInterval());
+    positive(P + "engine.heartbeat-interval", engine.heartbeatInterval());
+    positive(P + "engine.restart-backoff", engine.restartBackoff());
+    positive(P + "standby.poll-interval", c.standby().pollInterval());
+    if (c.nats().servers() == null || c.nats().servers().isEmpty()) {
+      throw RelayException.badSetting(
+          P + "nats.servers", "is empty", "give at least one URL, e.g. nats://127.0.0.1:4222");
+    }
+    if (c.nats().credentialsFile() != null
+        && !Files.isReadable(Path.of(c.nats().credentialsFile()))) {
+      throw RelayException.badSetting(
+          P + "nats.credentials-file",
+          "names " + c.nats().credentialsFile() + ", which cannot be read",
+          "point it at a readable .creds file");
+    }
+    return new RelaySettings(
+        c,
+        db.host(),
+        db.port(),
+        db.name(),
+        db.user(),
+        password == null ? "" : password,
+        tables,
+        offsets,
+        c.slotName(),
+        c.publicationName(),
+        template,
+        dlq);
+  }
+
+  private static void positive(String property, Duration d) {
+    if (d == null || d.isNegative() || d.isZero()) {
+      throw RelayException.badSetting(property, "is " + d, "give a positive duration such as 5s");
+    }
+  }
+
+  private static String readSecret(String property, String file) {
+    try {
+      return Files.readString(Path.of(file), StandardCharsets.UTF_8).strip();
+    } catch (IOException e) {
+      throw RelayException.badSetting(
+          property, "names " + file + ", which cannot be read (" + e + ")", "fix the path");
+    }
+  }
+
+  String jdbcUrl() {
+    return "jdbc:postgresql://"
+        + dbHost
+        + ":"
+        + dbPort
+        + "/"
+        + dbName
+        + "?sslmode="
+        + raw.database().sslMode()
+        + "&ApplicationName=outboxkit-relay";
+  }
+
+  /** Never print the password. */
+  @Override
+  public String toString() {
+    return "RelaySettings["
+        + dbUser
+        + "@"
+        + dbHost
+        + ":"
+        + dbPort
+        + "/"
+        + dbName
+        + ", slot="
+        + slot
+        + ", tables="
+        + tables
+        + ", stream="
+        + raw.stream().name()
+        + "]";
+  }
+}

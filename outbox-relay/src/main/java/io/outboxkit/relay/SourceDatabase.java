@@ -1,0 +1,62 @@
+package io.outboxkit.relay;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.util.Properties;
+
+/**
+ * Plain JDBC connections to the source database, with errors turned into {@link RelayException}.
+ */
+final class SourceDatabase {
+  private final RelaySettings settings;
+
+  SourceDatabase(RelaySettings settings) {
+    this.settings = settings;
+  }
+
+  /**
+   * A new connection.
+   *
+   * @throws RelayException fatal for wrong credentials or an unknown database, else retryable
+   */
+  Connection connect() {
+    Properties p = new Properties();
+    p.setProperty("user", settings.dbUser());
+    p.setProperty("password", settings.dbPassword());
+    p.setProperty("tcpKeepAlive", "true");
+    p.setProperty("connectTimeout", "10");
+    p.setProperty("socketTimeout", "60");
+    try {
+      return DriverManager.getConnection(settings.jdbcUrl(), p);
+    } catch (SQLException e) {
+      throw translate(e, "connecting to");
+    }
+  }
+
+  RelayException translate(SQLException e, String action) {
+    String where =
+        settings.dbUser()
+            + "@"
+            + settings.dbHost()
+            + ":"
+            + settings.dbPort()
+            + "/"
+            + settings.dbName();
+    String state = e.getSQLState() == null ? "" : e.getSQLState();
+    if (state.equals("28P01") || state.equals("28000")) {
+      return RelayException.badSetting(
+          "outboxkit.relay.database.password",
+          "was refused by PostgreSQL for " + where + " (" + e.getMessage() + ")",
+          "set the right password (or database.password-file) and user");
+    }
+    if (state.equals("3D000")) {
+      return RelayException.badSetting(
+          "outboxkit.relay.database.name",
+          "names a database that does not exist on " + settings.dbHost() + ":" + settings.dbPort(),
+          "give the database that holds the outbox table");
+    }
+    return RelayException.retryable(
+        action + " PostgreSQL " + where + " failed: " + e.getMessage(), e);
+  }
+}
