@@ -40,9 +40,16 @@ final class Consumers implements ApplicationEventListener<ServerStartupEvent> {
   private static final Logger log = LoggerFactory.getLogger(Consumers.class);
   private static final Duration RETRY = Duration.ofSeconds(2);
 
-  /** What JetStream holds: messages in the stream, per subject. */
+  /**
+   * What JetStream holds.
+   *
+   * @param stream the stream
+   * @param messages all its messages
+   * @param meterEvents its messages on the billing consumer's subjects: the meter events relayed
+   * @param subjects its messages per subject
+   */
   @Serdeable
-  record StreamCounts(String stream, long messages, Map<String, Long> subjects) {}
+  record StreamCounts(String stream, long messages, long meterEvents, Map<String, Long> subjects) {}
 
   private final BillingSettings settings;
   private final Jdbi jdbi;
@@ -161,10 +168,31 @@ final class Consumers implements ApplicationEventListener<ServerStartupEvent> {
           counts.put(s.getName(), s.getCount());
         }
       }
-      return new StreamCounts(settings.stream(), info.getStreamState().getMsgCount(), counts);
+      long meterEvents =
+          counts.entrySet().stream()
+              .filter(e -> matches(settings.billingSubject(), e.getKey()))
+              .mapToLong(Map.Entry::getValue)
+              .sum();
+      return new StreamCounts(
+          settings.stream(), info.getStreamState().getMsgCount(), meterEvents, counts);
     } catch (IOException | JetStreamApiException e) {
       return null;
     }
+  }
+
+  /** NATS subject matching: {@code *} is one token, {@code >} the rest. */
+  static boolean matches(String filter, String subject) {
+    String[] f = filter.split("\\.");
+    String[] s = subject.split("\\.");
+    for (int i = 0; i < f.length; i++) {
+      if (f[i].equals(">")) {
+        return s.length > i;
+      }
+      if (i >= s.length || !(f[i].equals("*") || f[i].equals(s[i]))) {
+        return false;
+      }
+    }
+    return f.length == s.length;
   }
 
   @PreDestroy
