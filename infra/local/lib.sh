@@ -12,6 +12,7 @@
 #   OBK_METER_PORT     meter service            (default 28080, or a free one)
 #   OBK_BILLING_PORT   billing service          (default 28081, or a free one)
 #   OUTBOXKIT_PG_BIN   directory with initdb/pg_ctl (default: newest /usr/lib/postgresql/*/bin)
+#   OBK_PG=embedded    use embedded PostgreSQL even where binaries are installed (not as root)
 #   OBK_NO_INSTALL=1   never install packages, only say the command that would
 
 OBK_ROOT=${OBK_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -108,6 +109,7 @@ obk_find_nats() {
 # Sets OBK_PG_BIN to a directory holding initdb and pg_ctl, or leaves it empty.
 obk_find_pg() {
   OBK_PG_BIN=${OUTBOXKIT_PG_BIN:-}
+  [ "${OBK_PG:-}" != embedded ] || return 0
   if [ -z "$OBK_PG_BIN" ]; then
     local v
     for v in $(ls /usr/lib/postgresql 2>/dev/null | sort -n); do
