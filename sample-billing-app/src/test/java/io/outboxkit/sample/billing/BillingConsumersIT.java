@@ -172,6 +172,10 @@ class BillingConsumersIT {
     }
     assertThat(curve.path("freshness").path("consumer").asText()).isEqualTo("grid-load");
     assertThat(getStatus("/bills/nobody/2025-01")).isEqualTo(404);
+    JsonNode health = getJson("/health");
+    assertThat(health.path("status").asText()).isEqualTo("UP");
+    assertThat(health.path("details").path("consumers").path("details").path("billing").asText())
+        .isEqualTo("running");
     assertThat(getStatus("/bills/h-0/January")).isEqualTo(400);
   }
 
