@@ -115,7 +115,13 @@ final class MessageProcessor {
       metrics.applied(event.metadata().committedAt());
     } else {
       log.debug(
-          "outbox consumer '{}': message {} was applied before; acknowledged", settings.name(), id);
+          "outbox consumer '{}': message {} ({}, delivery {}, stream sequence {}) was applied"
+              + " before; acknowledged",
+          settings.name(),
+          id,
+          event.aggregateId(),
+          meta.deliveredCount(),
+          meta.streamSequence());
       metrics.outcome(Outcome.DUPLICATE);
     }
   }

@@ -229,7 +229,17 @@ public final class OutboxConsumer implements AutoCloseable {
           continue;
         }
         if (message.isJetStream()) {
-          processor.process(message);
+          try {
+            processor.process(message);
+          } catch (RuntimeException e) {
+            // A bug outside the handler's transaction must not end consumption: keep the message.
+            log.error(
+                "outbox consumer '{}': unexpected failure on {}; the message is retried",
+                settings.name(),
+                message.getSubject(),
+                e);
+            releaseAfterBug(message);
+          }
         }
       }
     } catch (RuntimeException | Error e) {
@@ -247,6 +257,14 @@ public final class OutboxConsumer implements AutoCloseable {
     }
   }
 
+  private void releaseAfterBug(Message message) {
+    try {
+      message.nakWithDelay(settings.backoff(message.metaData().deliveredCount()));
+    } catch (RuntimeException e) {
+      log.debug("outbox consumer '{}': nak failed: {}", settings.name(), e.toString());
+    }
+  }
+
   /** Naks what was fetched but not started, so it is redelivered now rather than after ackWait. */
   private void releaseFetched() {
     IterableConsumer m = messages;
@@ -254,27 +272,36 @@ public final class OutboxConsumer implements AutoCloseable {
       return;
     }
     m.stop();
-    int released = 0;
+    List<Message> fetched = new ArrayList<>();
     try {
       Message message;
-      while (released < settings.batchSize() * 2 && (message = m.nextMessage(1)) != null) {
+      while (fetched.size() < settings.batchSize() * 2 && (message = m.nextMessage(1)) != null) {
         if (message.isJetStream()) {
-          message.nak();
-          released++;
+          fetched.add(message);
         }
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (JetStreamStatusCheckedException | RuntimeException e) {
-      log.debug("outbox consumer '{}': releasing fetched messages ended: {}", settings.name(), e);
+      log.debug("outbox consumer '{}': draining fetched messages ended: {}", settings.name(), e);
     }
+    // Unsubscribe before the naks: else the server may redeliver them at once into this
+    // consumer's still open pull request, where nobody reads them until ackWait.
     try {
       m.close();
     } catch (Exception e) {
       log.debug("outbox consumer '{}': closing the subscription failed: {}", settings.name(), e);
     }
-    if (released > 0) {
-      log.debug("outbox consumer '{}' released {} fetched messages", settings.name(), released);
+    for (Message message : fetched) {
+      try {
+        message.nak();
+      } catch (RuntimeException e) {
+        break; // the connection is gone: the server redelivers after ackWait
+      }
+    }
+    if (!fetched.isEmpty()) {
+      log.debug(
+          "outbox consumer '{}' released {} fetched messages", settings.name(), fetched.size());
     }
   }
 

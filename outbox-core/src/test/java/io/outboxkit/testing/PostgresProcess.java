@@ -34,7 +34,7 @@ public final class PostgresProcess implements AutoCloseable {
   private final int port;
   private final boolean asPostgresUser;
 
-  private PostgresProcess(Path bin) {
+  private PostgresProcess(Path bin, java.util.Map<String, String> settings) {
     this.bin = bin;
     this.port = Ports.free();
     this.asPostgresUser = "root".equals(System.getProperty("user.name"));
@@ -74,6 +74,12 @@ public final class PostgresProcess implements AutoCloseable {
               "synchronous_commit = on",
               ""),
           java.nio.file.StandardOpenOption.APPEND);
+      StringBuilder extra = new StringBuilder();
+      settings.forEach((k, v) -> extra.append(k).append(" = '").append(v).append("'\n"));
+      Files.writeString(
+          data.resolve("postgresql.auto.conf"),
+          extra.toString(),
+          java.nio.file.StandardOpenOption.APPEND);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -81,7 +87,15 @@ public final class PostgresProcess implements AutoCloseable {
 
   /** Initializes and starts a new server; fails with a clear message when no binaries exist. */
   public static PostgresProcess launch() {
-    PostgresProcess pg = new PostgresProcess(findBinaries());
+    return launch(java.util.Map.of());
+  }
+
+  /**
+   * Initializes and starts a new server with extra {@code postgresql.conf} settings, which win over
+   * the defaults (e.g. {@code wal_level=replica} to test the relay's check).
+   */
+  public static PostgresProcess launch(java.util.Map<String, String> settings) {
+    PostgresProcess pg = new PostgresProcess(findBinaries(), settings);
     pg.start();
     return pg;
   }

@@ -222,7 +222,12 @@ public final class TestInfra implements BeforeAllCallback, AfterAllCallback {
 
   /** A private PostgreSQL with wal_level=logical, killable and restartable; closed after. */
   public PostgresProcess privatePostgres() {
-    PostgresProcess process = PostgresProcess.launch();
+    return privatePostgres(java.util.Map.of());
+  }
+
+  /** A private PostgreSQL with extra settings; closed after the class. */
+  public PostgresProcess privatePostgres(java.util.Map<String, String> settings) {
+    PostgresProcess process = PostgresProcess.launch(settings);
     closeAfterClass.add(process);
     return process;
   }

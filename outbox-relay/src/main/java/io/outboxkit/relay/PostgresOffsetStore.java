@@ -42,6 +42,7 @@ public final class PostgresOffsetStore extends MemoryOffsetBackingStore {
   private String table;
   private String slot;
   private Connection connection;
+  private boolean slotMarked;
 
   public PostgresOffsetStore() {}
 
@@ -152,7 +153,19 @@ public final class PostgresOffsetStore extends MemoryOffsetBackingStore {
         }
         ps.executeBatch();
       }
+      if (!slotMarked) {
+        try (PreparedStatement ps =
+            connection.prepareStatement(
+                "UPDATE "
+                    + table
+                    + "_slots SET first_offset_at = now() WHERE slot_name = ?"
+                    + " AND first_offset_at IS NULL")) {
+          ps.setString(1, slot);
+          ps.executeUpdate();
+        }
+      }
       connection.commit();
+      slotMarked = true;
     } catch (SQLException e) {
       try {
         if (connection != null) {

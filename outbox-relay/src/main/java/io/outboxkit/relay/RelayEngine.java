@@ -145,6 +145,7 @@ final class RelayEngine
     }
     committer.markBatchFinished();
     if (reachedMarker) {
+      log.info("drained up to the stop marker; offset stored");
       drained.countDown();
     }
   }
@@ -166,6 +167,7 @@ final class RelayEngine
                     + "', 'stop')::text")) {
       rs.next();
       stopMarkerLsn = OffsetLsn.parse(rs.getString(1));
+      log.info("stop marker written at LSN {}; publishing everything before it", rs.getString(1));
       if (!drained.await(drainTimeoutMillis, TimeUnit.MILLISECONDS)) {
         log.warn(
             "the relay did not drain within {} ms; what was not committed is replayed on the next"

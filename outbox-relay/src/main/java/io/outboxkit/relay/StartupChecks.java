@@ -243,7 +243,8 @@ final class StartupChecks {
   record Slot(String plugin, String database, String confirmedFlushLsn, Integer activePid) {}
 
   /** What the relay recorded when it first used the slot, or null. */
-  record SlotRecord(String createdLsn, String publication, String database) {}
+  record SlotRecord(
+      String createdLsn, String publication, String database, boolean offsetsStored) {}
 
   private void slotAndOffsets(Connection c) throws SQLException {
     String slotName = settings.slot();
@@ -307,7 +308,7 @@ final class StartupChecks {
               + slotName
               + "';");
     }
-    if (slot != null && record != null && offsetLsn == null) {
+    if (slot != null && record != null && record.offsetsStored() && offsetLsn == null) {
       throw RelayException.fatal(
           "the stored offsets of slot "
               + slotName
@@ -375,12 +376,14 @@ final class StartupChecks {
   private SlotRecord slotRecord(Connection c, String name) throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement(
-            "SELECT created_lsn::text, publication, database FROM "
+            "SELECT created_lsn::text, publication, database, first_offset_at IS NOT NULL FROM "
                 + settings.offsetsTable().qualified()
                 + "_slots WHERE slot_name = ?")) {
       ps.setString(1, name);
       try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? new SlotRecord(rs.getString(1), rs.getString(2), rs.getString(3)) : null;
+        return rs.next()
+            ? new SlotRecord(rs.getString(1), rs.getString(2), rs.getString(3), rs.getBoolean(4))
+            : null;
       }
     }
   }

@@ -20,6 +20,9 @@ import org.postgresql.PGConnection;
 final class OutboxLoad {
   private final DataSource ds;
 
+  /** Ids of the operation in progress: when it fails, they may or may not have committed. */
+  volatile List<String> attempt = List.of();
+
   OutboxLoad(DataSource ds) {
     this.ds = ds;
   }
@@ -50,6 +53,7 @@ final class OutboxLoad {
       c.setAutoCommit(true);
       for (int i = 0; i < n; i++) {
         UUID id = UuidV7.next();
+        attempt = List.of(id.toString());
         ps.setObject(1, id);
         ps.setString(2, aggregate(offset + i));
         ps.setBytes(3, payload(aggregate(offset + i), offset + i));
@@ -81,6 +85,7 @@ final class OutboxLoad {
           ps.setBytes(r * 3 + 3, payload(aggregate(k), k));
           batch.add(id.toString());
         }
+        attempt = batch;
         ps.executeUpdate();
         ids.addAll(batch);
       }
@@ -103,6 +108,7 @@ final class OutboxLoad {
           .append(hex)
           .append('\n');
     }
+    attempt = ids;
     try (Connection c = ds.getConnection()) {
       c.unwrap(PGConnection.class)
           .getCopyAPI()
@@ -130,6 +136,7 @@ final class OutboxLoad {
         ps.addBatch();
         ids.add(id.toString());
       }
+      attempt = ids;
       ps.executeBatch();
       c.commit();
     }

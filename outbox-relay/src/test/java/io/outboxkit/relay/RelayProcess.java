@@ -45,24 +45,51 @@ final class RelayProcess implements AutoCloseable {
 
   /** Settings for a relay of the class's own database, the given NATS and stream. */
   static Map<String, String> env(TestInfra infra, String natsUrl, String stream) {
+    return env(
+        infra.pgHost(),
+        infra.pgPort(),
+        infra.database(),
+        infra.pgUser(),
+        infra.pgPassword(),
+        natsUrl,
+        stream,
+        infra.prefix());
+  }
+
+  /** Settings for a relay of a private PostgreSQL's {@code postgres} database. */
+  static Map<String, String> env(
+      io.outboxkit.testing.PostgresProcess pg, String natsUrl, String stream, String prefix) {
+    return env(pg.host(), pg.port(), "postgres", "postgres", "unused", natsUrl, stream, prefix);
+  }
+
+  static Map<String, String> env(
+      String host,
+      int port,
+      String database,
+      String user,
+      String password,
+      String natsUrl,
+      String stream,
+      String prefix) {
     Map<String, String> env = new LinkedHashMap<>();
-    env.put("OUTBOXKIT_RELAY_DATABASE_HOST", infra.pgHost());
-    env.put("OUTBOXKIT_RELAY_DATABASE_PORT", Integer.toString(infra.pgPort()));
-    env.put("OUTBOXKIT_RELAY_DATABASE_NAME", infra.database());
-    env.put("OUTBOXKIT_RELAY_DATABASE_USER", infra.pgUser());
-    env.put("OUTBOXKIT_RELAY_DATABASE_PASSWORD", infra.pgPassword());
+    env.put("OUTBOXKIT_RELAY_DATABASE_HOST", host);
+    env.put("OUTBOXKIT_RELAY_DATABASE_PORT", Integer.toString(port));
+    env.put("OUTBOXKIT_RELAY_DATABASE_NAME", database);
+    env.put("OUTBOXKIT_RELAY_DATABASE_USER", user);
+    env.put("OUTBOXKIT_RELAY_DATABASE_PASSWORD", password);
     env.put("OUTBOXKIT_RELAY_NATS_SERVERS", natsUrl);
     env.put("OUTBOXKIT_RELAY_STREAM_NAME", stream);
-    env.put("OUTBOXKIT_RELAY_STREAM_SUBJECTS", infra.prefix() + ".>," + infra.prefix() + "-dlq.>");
-    env.put("OUTBOXKIT_RELAY_SUBJECT_TEMPLATE", infra.prefix() + ".{aggregate_type}.{event_type}");
-    env.put("OUTBOXKIT_RELAY_DEAD_LETTER_SUBJECT", infra.prefix() + "-dlq.relay");
-    env.put("OUTBOXKIT_RELAY_SLOT_NAME", infra.prefix() + "_slot");
-    env.put("OUTBOXKIT_RELAY_PUBLICATION_NAME", infra.prefix() + "_pub");
+    env.put("OUTBOXKIT_RELAY_STREAM_SUBJECTS", prefix + ".>," + prefix + "-dlq.>");
+    env.put("OUTBOXKIT_RELAY_SUBJECT_TEMPLATE", prefix + ".{aggregate_type}.{event_type}");
+    env.put("OUTBOXKIT_RELAY_DEAD_LETTER_SUBJECT", prefix + "-dlq.relay");
+    env.put("OUTBOXKIT_RELAY_SLOT_NAME", prefix + "_slot");
+    env.put("OUTBOXKIT_RELAY_PUBLICATION_NAME", prefix + "_pub");
     env.put("OUTBOXKIT_RELAY_SLOT_CHECK_INTERVAL", "1s");
     env.put("OUTBOXKIT_RELAY_STANDBY_POLL_INTERVAL", "500ms");
     env.put("OUTBOXKIT_RELAY_ENGINE_RESTART_BACKOFF", "500ms");
     env.put("OUTBOXKIT_RELAY_ENGINE_RESTART_BACKOFF_MAX", "2s");
     env.put("OUTBOXKIT_RELAY_PUBLISH_RETRY_BACKOFF_MAX", "1s");
+    env.put("OUTBOXKIT_RELAY_PUBLISH_ACK_TIMEOUT", "3s");
     return env;
   }
 
@@ -162,6 +189,30 @@ final class RelayProcess implements AutoCloseable {
     }
   }
 
+  /** The relay's own meters, as Prometheus text lines (for failure messages). */
+  String metrics() {
+    try {
+      HttpResponse<String> r =
+          HTTP.send(
+              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/prometheus"))
+                  .timeout(Duration.ofSeconds(2))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      StringBuilder sb = new StringBuilder();
+      for (String line : r.body().split("\n")) {
+        if (line.startsWith("outboxkit_") && !line.contains("_bucket")) {
+          sb.append(line).append('\n');
+        }
+      }
+      return sb.toString();
+    } catch (IOException e) {
+      return "(no metrics: " + e + ")";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "";
+    }
+  }
+
   /** SIGKILL: no shutdown hooks, nothing drained, nothing committed. */
   void kill() {
     process.destroyForcibly();
@@ -189,6 +240,10 @@ final class RelayProcess implements AutoCloseable {
 
   boolean isAlive() {
     return process != null && process.isAlive();
+  }
+
+  Path logFile() {
+    return log;
   }
 
   String log() {

@@ -16,5 +16,7 @@ CREATE TABLE IF NOT EXISTS ${schema}.${offsets}_slots (
   created_at  timestamptz NOT NULL DEFAULT now(),
   created_lsn pg_lsn,
   publication text        NOT NULL,
-  database    text        NOT NULL
+  database    text        NOT NULL,
+  -- set by the first offset the relay stores for this slot
+  first_offset_at timestamptz
 );
