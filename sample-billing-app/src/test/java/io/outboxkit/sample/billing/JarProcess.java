@@ -1,0 +1,153 @@
+package io.outboxkit.sample.billing;
+
+import io.outboxkit.testing.Ports;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
+
+/**
+ * A module's runnable jar ({@code ../<module>/target/<module>-*.jar}) as a separate process,
+ * configured by environment variables, that a test can SIGKILL and start again.
+ */
+final class JarProcess implements AutoCloseable {
+  private static final HttpClient HTTP =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+  private final String module;
+  private final Map<String, String> env;
+  private final List<String> args;
+  private final Path log;
+  private Process process;
+
+  JarProcess(String module, Map<String, String> env, String... args) {
+    this.module = module;
+    this.env = new LinkedHashMap<>(env);
+    this.args = List.of(args);
+    try {
+      this.log = Files.createTempFile("outboxkit-" + module + "-", ".log");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static Path jar(String module) {
+    Path target = Path.of("..", module, "target");
+    try (Stream<Path> files = Files.list(target)) {
+      return files
+          .filter(p -> p.getFileName().toString().matches(module + "-.*\\.jar"))
+          .filter(p -> !p.getFileName().toString().contains("original"))
+          .filter(p -> !p.getFileName().toString().contains("tests"))
+          .findFirst()
+          .orElseThrow(() -> new IllegalStateException("no jar in " + target + ": run package"));
+    } catch (IOException e) {
+      throw new IllegalStateException(
+          "no " + target + ": build the module first (./mvnw verify builds everything)", e);
+    }
+  }
+
+  JarProcess start() {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.addAll(List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-jar"));
+    cmd.add(jar(module).toAbsolutePath().toString());
+    cmd.addAll(args);
+    ProcessBuilder pb =
+        new ProcessBuilder(cmd)
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    pb.environment().putAll(env);
+    try {
+      process = pb.start();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return this;
+  }
+
+  /** Waits until GET {@code url} answers 200 with a body that {@code body} accepts. */
+  JarProcess awaitHttp(String url, Predicate<String> body, Duration timeout) {
+    Ports.await(
+        module + " at " + url + "; log:\n" + logTail(),
+        timeout,
+        () -> {
+          if (!process.isAlive()) {
+            throw new IllegalStateException(
+                module + " exited with " + process.exitValue() + "; log:\n" + logTail());
+          }
+          String answer = get(url);
+          return answer != null && body.test(answer);
+        });
+    return this;
+  }
+
+  static String get(String url) {
+    try {
+      HttpResponse<String> r =
+          HTTP.send(
+              HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
+              HttpResponse.BodyHandlers.ofString());
+      return r.statusCode() == 200 ? r.body() : null;
+    } catch (IOException e) {
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    }
+  }
+
+  /** Waits for the process to end by itself; its exit code. */
+  int awaitExit(Duration timeout) throws InterruptedException {
+    if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+      throw new IllegalStateException(
+          module + " still runs after " + timeout + "; log:\n" + logTail());
+    }
+    return process.exitValue();
+  }
+
+  /** SIGKILL: a crash. */
+  void kill() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor(30, TimeUnit.SECONDS);
+  }
+
+  String logTail() {
+    try {
+      String all = Files.readString(log);
+      return all.length() > 6000 ? all.substring(all.length() - 6000) : all;
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  @Override
+  public void close() {
+    if (process != null && process.isAlive()) {
+      process.destroy();
+      try {
+        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+          process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    try {
+      Files.deleteIfExists(log);
+    } catch (IOException e) {
+      // a temp file left behind is harmless
+    }
+  }
+}

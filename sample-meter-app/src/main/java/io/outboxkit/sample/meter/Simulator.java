@@ -1,0 +1,409 @@
+package io.outboxkit.sample.meter;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The load simulator: registers N meters through the meter service's HTTP API, then sends their
+ * 15-minute readings at a given rate for a given time, walking forward through simulated time (one
+ * reading per meter per interval, interval after interval), so that a minute of load covers many
+ * hours of daily curves ({@link LoadProfile}). The last interval ends at or before now: readings
+ * are never in the future.
+ *
+ * <pre>
+ * java -jar sample-meter-app.jar simulate --url http://127.0.0.1:8080 \
+ *     --meters 200 --rate 400 --duration 60s --batch 50
+ * </pre>
+ *
+ * <p>Requests that fail with an I/O error or a 5xx are retried (the meter service treats an
+ * identical reading as a duplicate, so a retry never counts twice). Exit code 0 when every reading
+ * was accepted, 1 otherwise.
+ */
+final class Simulator {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /**
+   * Settings of a run.
+   *
+   * @param url the meter service
+   * @param meters how many meters
+   * @param feeders how many feeders they hang on (round robin)
+   * @param rate readings per second
+   * @param duration how long to send
+   * @param batch readings per request ({@code 1} uses the single-reading endpoint)
+   * @param concurrency requests in flight at most
+   * @param prefix prefix of meter, account and feeder ids
+   * @param seed seed of the curves' noise
+   * @param zone zone of the daily curves
+   * @param start the end of the first interval; null: as late as possible
+   */
+  record Settings(
+      URI url,
+      int meters,
+      int feeders,
+      double rate,
+      Duration duration,
+      int batch,
+      int concurrency,
+      String prefix,
+      long seed,
+      ZoneId zone,
+      Instant start) {
+
+    static Settings parse(String[] args) {
+      Map<String, String> a = new HashMap<>();
+      for (int i = 0; i < args.length; i++) {
+        String arg = args[i];
+        if (!arg.startsWith("--")) {
+          throw new IllegalArgumentException("unexpected argument '" + arg + "'");
+        }
+        int eq = arg.indexOf('=');
+        if (eq > 0) {
+          a.put(arg.substring(2, eq), arg.substring(eq + 1));
+        } else if (arg.equals("--help")) {
+          a.put("help", "true");
+        } else if (i + 1 < args.length) {
+          a.put(arg.substring(2), args[++i]);
+        } else {
+          throw new IllegalArgumentException(arg + " needs a value");
+        }
+      }
+      if (a.containsKey("help")) {
+        return null;
+      }
+      int meters = Integer.parseInt(a.getOrDefault("meters", "100"));
+      Settings s =
+          new Settings(
+              URI.create(a.getOrDefault("url", "http://127.0.0.1:8080")),
+              meters,
+              Integer.parseInt(a.getOrDefault("feeders", String.valueOf(Math.max(1, meters / 50)))),
+              Double.parseDouble(a.getOrDefault("rate", "200")),
+              duration(a.getOrDefault("duration", "30s")),
+              Integer.parseInt(a.getOrDefault("batch", "50")),
+              Integer.parseInt(a.getOrDefault("concurrency", "4")),
+              a.getOrDefault("prefix", "sim"),
+              Long.parseLong(a.getOrDefault("seed", "42")),
+              ZoneId.of(a.getOrDefault("zone", "UTC")),
+              a.containsKey("start") ? Instant.parse(a.get("start")) : null);
+      for (String known :
+          List.of(
+              "url",
+              "meters",
+              "feeders",
+              "rate",
+              "duration",
+              "batch",
+              "concurrency",
+              "prefix",
+              "seed",
+              "zone",
+              "start")) {
+        a.remove(known);
+      }
+      if (!a.isEmpty()) {
+        throw new IllegalArgumentException("unknown options " + a.keySet());
+      }
+      if (s.meters < 1 || s.feeders < 1 || s.rate <= 0 || s.batch < 1 || s.concurrency < 1) {
+        throw new IllegalArgumentException("meters, feeders, rate, batch, concurrency must be > 0");
+      }
+      return s;
+    }
+
+    static Duration duration(String text) {
+      String t = text.trim().toLowerCase(Locale.ROOT);
+      if (t.startsWith("pt")) {
+        return Duration.parse(t);
+      }
+      if (t.endsWith("ms")) {
+        return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
+      }
+      long n = Long.parseLong(t.substring(0, t.length() - 1));
+      return switch (t.charAt(t.length() - 1)) {
+        case 's' -> Duration.ofSeconds(n);
+        case 'm' -> Duration.ofMinutes(n);
+        case 'h' -> Duration.ofHours(n);
+        default -> throw new IllegalArgumentException("duration '" + text + "': use 30s, 2m, 1h");
+      };
+    }
+
+    /** How many intervals the run covers: readings = rate × duration, one per meter each. */
+    long intervals() {
+      return Math.max(1, (long) Math.ceil(rate * duration.toMillis() / 1000.0 / meters));
+    }
+
+    /** The end of the first interval. */
+    Instant firstReadingAt(Instant now) {
+      if (start != null) {
+        return start;
+      }
+      long slot = Requests.INTERVAL.toSeconds();
+      Instant latest = Instant.ofEpochSecond(Math.floorDiv(now.getEpochSecond(), slot) * slot);
+      return latest.minus(Requests.INTERVAL.multipliedBy(intervals() - 1));
+    }
+  }
+
+  /** The totals of a run. */
+  record Result(long sent, long recorded, long duplicates, long rejected, long failed) {}
+
+  private final Settings settings;
+  private final HttpClient http;
+  private final PrintStream out;
+  private final AtomicLong sent = new AtomicLong();
+  private final AtomicLong recorded = new AtomicLong();
+  private final AtomicLong duplicates = new AtomicLong();
+  private final AtomicLong rejected = new AtomicLong();
+  private final AtomicLong failed = new AtomicLong();
+
+  Simulator(Settings settings, PrintStream out) {
+    this.settings = settings;
+    this.out = out;
+    this.http =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
+  }
+
+  static int run(String[] args) {
+    Settings settings;
+    try {
+      settings = Settings.parse(args);
+    } catch (RuntimeException e) {
+      System.err.println("simulate: " + e.getMessage());
+      usage(System.err);
+      return 2;
+    }
+    if (settings == null) {
+      usage(System.out);
+      return 0;
+    }
+    try {
+      Result r = new Simulator(settings, System.out).run();
+      return r.rejected() == 0 && r.failed() == 0 ? 0 : 1;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return 130;
+    } catch (IOException | RuntimeException e) {
+      System.err.println("simulate: " + e.getMessage());
+      return 1;
+    }
+  }
+
+  private static void usage(PrintStream out) {
+    out.println(
+        "usage: simulate [--url http://127.0.0.1:8080] [--meters 100] [--feeders meters/50]\n"
+            + "                [--rate 200 readings/s] [--duration 30s] [--batch 50]\n"
+            + "                [--concurrency 4] [--prefix sim] [--seed 42] [--zone UTC]\n"
+            + "                [--start 2025-01-01T00:15:00Z (end of the first interval)]");
+  }
+
+  String meterId(int i) {
+    return String.format(Locale.ROOT, "%s-m%05d", settings.prefix(), i);
+  }
+
+  String accountId(int i) {
+    // Households have an account each; two commercial meters share one account.
+    LoadProfile.Kind kind = LoadProfile.forMeter(i, settings.seed(), settings.zone()).kind();
+    return kind == LoadProfile.Kind.COMMERCIAL
+        ? String.format(Locale.ROOT, "%s-c%05d", settings.prefix(), i / 10)
+        : String.format(Locale.ROOT, "%s-h%05d", settings.prefix(), i);
+  }
+
+  String feederId(int i) {
+    return String.format(Locale.ROOT, "%s-f%03d", settings.prefix(), i % settings.feeders());
+  }
+
+  Result run() throws IOException, InterruptedException {
+    long started = System.nanoTime();
+    ExecutorService pool = Executors.newFixedThreadPool(settings.concurrency());
+    try {
+      register(pool);
+      Instant first = settings.firstReadingAt(Instant.now());
+      out.printf(
+          Locale.ROOT,
+          "simulate: %d meters on %d feeders, %.0f readings/s for %s, intervals ending %s .. %s%n",
+          settings.meters(),
+          settings.feeders(),
+          settings.rate(),
+          settings.duration(),
+          first,
+          first.plus(Requests.INTERVAL.multipliedBy(settings.intervals() - 1)));
+      send(pool, first);
+    } finally {
+      pool.shutdownNow();
+      pool.awaitTermination(30, TimeUnit.SECONDS);
+    }
+    Result r =
+        new Result(sent.get(), recorded.get(), duplicates.get(), rejected.get(), failed.get());
+    double seconds = (System.nanoTime() - started) / 1e9;
+    out.printf(
+        Locale.ROOT,
+        "simulate: sent=%d recorded=%d duplicates=%d rejected=%d failed=%d in %.1fs (%.0f/s)%n",
+        r.sent(),
+        r.recorded(),
+        r.duplicates(),
+        r.rejected(),
+        r.failed(),
+        seconds,
+        r.sent() / Math.max(seconds, 0.001));
+    return r;
+  }
+
+  private void register(ExecutorService pool) throws InterruptedException, IOException {
+    List<Future<?>> done = new ArrayList<>();
+    for (int i = 0; i < settings.meters(); i++) {
+      int index = i;
+      done.add(
+          pool.submit(
+              () -> {
+                LoadProfile p = LoadProfile.forMeter(index, settings.seed(), settings.zone());
+                ObjectNode body =
+                    JSON.createObjectNode()
+                        .put("meterId", meterId(index))
+                        .put("accountId", accountId(index))
+                        .put("feederId", feederId(index))
+                        .put(
+                            "tariff",
+                            p.kind() == LoadProfile.Kind.COMMERCIAL
+                                ? "commercial-tou"
+                                : "residential-tou");
+                HttpResponse<String> response = post("/meters", body.toString());
+                if (response.statusCode() != 201 && response.statusCode() != 200) {
+                  throw new IllegalStateException(
+                      "registering "
+                          + meterId(index)
+                          + " answered "
+                          + response.statusCode()
+                          + ": "
+                          + response.body());
+                }
+                return null;
+              }));
+    }
+    for (Future<?> f : done) {
+      try {
+        f.get();
+      } catch (java.util.concurrent.ExecutionException e) {
+        throw new IOException(e.getCause().getMessage(), e.getCause());
+      }
+    }
+  }
+
+  private void send(ExecutorService pool, Instant first) throws InterruptedException {
+    long total = settings.intervals() * settings.meters();
+    long batches = (total + settings.batch() - 1) / settings.batch();
+    long nanosPerBatch = (long) (settings.batch() * 1e9 / settings.rate());
+    long t0 = System.nanoTime();
+    long deadline = t0 + settings.duration().toNanos();
+    AtomicLong next = new AtomicLong();
+    List<Future<?>> workers = new ArrayList<>();
+    for (int w = 0; w < settings.concurrency(); w++) {
+      workers.add(
+          pool.submit(
+              () -> {
+                long b;
+                while ((b = next.getAndIncrement()) < batches) {
+                  long due = t0 + b * nanosPerBatch;
+                  if (due >= deadline) {
+                    return null;
+                  }
+                  long wait = due - System.nanoTime();
+                  if (wait > 0) {
+                    TimeUnit.NANOSECONDS.sleep(wait); // pacing to the offered rate
+                  }
+                  sendBatch(
+                      first, b * settings.batch(), Math.min(total, (b + 1) * settings.batch()));
+                }
+                return null;
+              }));
+    }
+    for (Future<?> f : workers) {
+      try {
+        f.get();
+      } catch (java.util.concurrent.ExecutionException e) {
+        throw new IllegalStateException(e.getCause().getMessage(), e.getCause());
+      }
+    }
+  }
+
+  /** Readings number {@code from} (inclusive) to {@code to}: reading k is meter k % N. */
+  private void sendBatch(Instant first, long from, long to) throws InterruptedException {
+    ArrayNode readings = JSON.createArrayNode();
+    for (long k = from; k < to; k++) {
+      int meter = (int) (k % settings.meters());
+      Instant at = first.plus(Requests.INTERVAL.multipliedBy(k / settings.meters()));
+      readings
+          .addObject()
+          .put("meterId", meterId(meter))
+          .put("readingAt", at.toString())
+          .put("kwh", LoadProfile.forMeter(meter, settings.seed(), settings.zone()).kwh(at));
+    }
+    int n = readings.size();
+    String path;
+    String body;
+    if (settings.batch() == 1) {
+      ObjectNode one = (ObjectNode) readings.get(0);
+      path = "/meters/" + one.remove("meterId").asText() + "/readings";
+      body = one.toString();
+    } else {
+      path = "/readings";
+      body = JSON.createObjectNode().set("readings", readings).toString();
+    }
+    sent.addAndGet(n);
+    for (int attempt = 1; ; attempt++) {
+      try {
+        HttpResponse<String> response = post(path, body);
+        int status = response.statusCode();
+        if (status == 200 || status == 201) {
+          var answer = JSON.readTree(response.body());
+          recorded.addAndGet(answer.path("recorded").asLong());
+          duplicates.addAndGet(answer.path("duplicates").asLong());
+          return;
+        }
+        if (status < 500 || attempt >= 5) {
+          rejected.addAndGet(n);
+          System.err.println("simulate: " + path + " answered " + status + ": " + response.body());
+          return;
+        }
+      } catch (IOException e) {
+        if (attempt >= 5) {
+          failed.addAndGet(n);
+          System.err.println("simulate: " + path + " failed: " + e);
+          return;
+        }
+      }
+      TimeUnit.MILLISECONDS.sleep(100L << attempt); // back-off before a retry
+    }
+  }
+
+  private HttpResponse<String> post(String path, String body)
+      throws IOException, InterruptedException {
+    HttpRequest request =
+        HttpRequest.newBuilder(settings.url().resolve(path))
+            .timeout(Duration.ofSeconds(30))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body))
+            .build();
+    return http.send(request, HttpResponse.BodyHandlers.ofString());
+  }
+}
