@@ -84,6 +84,13 @@ public final class TestInfra implements BeforeAllCallback, AfterAllCallback {
     if (nats != null) {
       deleteStreams(nats);
       nats.close();
+    } else if (SharedServers.natsResolved()) {
+      // The class may have used NATS through processes of its own (a relay): clean up its streams.
+      try (Connection c = connect(natsUrl())) {
+        deleteStreams(c);
+      } catch (RuntimeException e) {
+        // best effort
+      }
     }
     dropDatabase();
   }
