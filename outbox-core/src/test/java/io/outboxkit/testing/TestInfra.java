@@ -227,6 +227,13 @@ public final class TestInfra implements BeforeAllCallback, AfterAllCallback {
     return privateNats(NatsProcess.options());
   }
 
+  /** A private JetStream cluster of {@code size} nodes on loopback; closed after the class. */
+  public NatsCluster privateNatsCluster(int size) {
+    NatsCluster cluster = NatsCluster.launch(size);
+    closeAfterClass.add(cluster);
+    return cluster;
+  }
+
   /** A private PostgreSQL with wal_level=logical, killable and restartable; closed after. */
   public PostgresProcess privatePostgres() {
     return privatePostgres(java.util.Map.of());
