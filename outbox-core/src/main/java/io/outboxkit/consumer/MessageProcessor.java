@@ -11,6 +11,7 @@ import java.sql.SQLRecoverableException;
 import java.sql.SQLTransientException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -41,6 +42,91 @@ final class MessageProcessor {
         "INSERT INTO "
             + settings.inboxTable().qualified()
             + " (consumer, message_id) VALUES (?, ?) ON CONFLICT DO NOTHING";
+  }
+
+  /**
+   * Applies messages fetched together in one transaction, in order; each still gets its own inbox
+   * row. If the transaction fails, it is rolled back and the messages are applied one transaction
+   * each, which charges the failure to the message that caused it.
+   */
+  void process(List<Message> batch) {
+    if (batch.size() <= 1) {
+      batch.forEach(this::process);
+      return;
+    }
+    List<Message> messages = new ArrayList<>(batch.size());
+    List<InboundEvent> events = new ArrayList<>(batch.size());
+    for (Message message : batch) {
+      Headers headers = message.getHeaders();
+      String id = headers == null ? null : headers.getFirst(OutboxHeaders.MSG_ID);
+      boolean deadLetterCopy =
+          settings.filterSubject() == null
+              && headers != null
+              && headers.containsKey(OutboxHeaders.DEAD_LETTERED_BY);
+      if (deadLetterCopy || id == null || id.isBlank()) {
+        process(message); // skipped or dead-lettered on its own, without the database
+        continue;
+      }
+      messages.add(message);
+      events.add(event(message, message.metaData(), headers, id));
+    }
+    if (messages.size() <= 1) {
+      messages.forEach(this::process);
+      return;
+    }
+    int n = messages.size();
+    boolean[] applied = new boolean[n];
+    long start = System.nanoTime();
+    try {
+      settings
+          .jdbi()
+          .useTransaction(
+              handle -> {
+                for (int i = 0; i < n; i++) {
+                  InboundEvent event = events.get(i);
+                  int inserted =
+                      handle
+                          .createUpdate(insertInbox)
+                          .bind(0, settings.name())
+                          .bind(1, event.id())
+                          .execute();
+                  if (inserted == 1) {
+                    if (log.isTraceEnabled()) {
+                      log.trace(
+                          "outbox consumer '{}' handles {} payload {}",
+                          settings.name(),
+                          event,
+                          event.payloadAsString());
+                    }
+                    settings.handler().handle(handle, event);
+                    applied[i] = true;
+                  }
+                }
+              });
+    } catch (VirtualMachineError e) {
+      throw e;
+    } catch (Throwable e) {
+      metrics.transaction(System.nanoTime() - start);
+      log.debug(
+          "outbox consumer '{}': a transaction of {} messages failed ({}); applying them one"
+              + " transaction each",
+          settings.name(),
+          n,
+          e.toString());
+      messages.forEach(this::process);
+      return;
+    }
+    metrics.transaction(System.nanoTime() - start);
+    settings.afterCommit().run();
+    for (int i = 0; i < n; i++) {
+      ack(messages.get(i), events.get(i).id());
+      if (applied[i]) {
+        metrics.outcome(Outcome.APPLIED);
+        metrics.applied(events.get(i).metadata().committedAt());
+      } else {
+        metrics.outcome(Outcome.DUPLICATE);
+      }
+    }
   }
 
   void process(Message message) {

@@ -228,18 +228,17 @@ public final class OutboxConsumer implements AutoCloseable {
           }
           continue;
         }
-        if (message.isJetStream()) {
-          try {
-            processor.process(message);
-          } catch (RuntimeException e) {
-            // A bug outside the handler's transaction must not end consumption: keep the message.
-            log.error(
-                "outbox consumer '{}': unexpected failure on {}; the message is retried",
-                settings.name(),
-                message.getSubject(),
-                e);
-            releaseAfterBug(message);
-          }
+        List<Message> batch = gather(message);
+        try {
+          processor.process(batch);
+        } catch (RuntimeException e) {
+          // A bug outside the handler's transaction must not end consumption: keep the messages.
+          log.error(
+              "outbox consumer '{}': unexpected failure on {}; the messages are retried",
+              settings.name(),
+              message.getSubject(),
+              e);
+          batch.forEach(this::releaseAfterBug);
         }
       }
     } catch (RuntimeException | Error e) {
@@ -255,6 +254,30 @@ public final class OutboxConsumer implements AutoCloseable {
       }
       log.info("outbox consumer '{}' stopped", settings.name());
     }
+  }
+
+  /** The message, and those already fetched behind it, up to {@code transactionSize}. */
+  private List<Message> gather(Message first) {
+    List<Message> batch = new ArrayList<>(settings.transactionSize());
+    if (first.isJetStream()) {
+      batch.add(first);
+    }
+    Message next;
+    try {
+      while (batch.size() < settings.transactionSize()
+          && !stopping
+          && (next = messages.nextMessage(1)) != null) {
+        if (next.isJetStream()) {
+          batch.add(next);
+        }
+      }
+    } catch (JetStreamStatusCheckedException e) {
+      log.debug(
+          "outbox consumer '{}': pull status while gathering: {}", settings.name(), e.toString());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return batch;
   }
 
   private void releaseAfterBug(Message message) {
@@ -491,6 +514,7 @@ public final class OutboxConsumer implements AutoCloseable {
     private Duration ackWait = Duration.ofSeconds(30);
     private int maxAckPending = 1000;
     private int batchSize = 100;
+    private int transactionSize = 50;
     private String deadLetterSubject;
     // Typed Object so that loading this class never needs Micrometer.
     private Object meterRegistry;
@@ -594,6 +618,19 @@ public final class OutboxConsumer implements AutoCloseable {
       return this;
     }
 
+    /**
+     * How many messages, already at hand, are applied in one database transaction. Default 50;
+     * {@code 1} gives every message a transaction of its own. One commit for many messages is what
+     * lets a consumer keep up with a busy stream: each message still gets its own inbox row, in
+     * stream order. If anything in such a transaction fails, it is rolled back and its messages are
+     * applied again one transaction each, so a failure is charged to the message that caused it and
+     * the others are not held back.
+     */
+    public Builder transactionSize(int transactionSize) {
+      this.transactionSize = transactionSize;
+      return this;
+    }
+
     /** How many messages one pull asks for; at most {@code maxAckPending}. Default 100. */
     public Builder batchSize(int batchSize) {
       this.batchSize = batchSize;
@@ -691,6 +728,9 @@ public final class OutboxConsumer implements AutoCloseable {
       if (maxAckPending < 1) {
         problems.add("maxAckPending is " + maxAckPending + ": give 1 or more (default 1000)");
       }
+      if (transactionSize < 1) {
+        problems.add("transactionSize is " + transactionSize + ": give 1 or more (default 50)");
+      }
       if (batchSize < 1) {
         problems.add("batchSize is " + batchSize + ": give 1 or more (default 100)");
       } else if (maxAckPending >= 1 && batchSize > maxAckPending) {
@@ -747,6 +787,7 @@ public final class OutboxConsumer implements AutoCloseable {
               ackWait,
               maxAckPending,
               batchSize,
+              transactionSize,
               dlq,
               afterCommit);
       ConsumerMetrics metrics =

@@ -20,6 +20,7 @@ record Settings(
     Duration ackWait,
     int maxAckPending,
     int batchSize,
+    int transactionSize,
     String deadLetterSubject,
     Runnable afterCommit) {
 

@@ -31,6 +31,7 @@ class ConsumerInternalsTest {
         Duration.ofSeconds(30),
         1000,
         100,
+        50,
         "outbox-dlq.c",
         () -> {});
   }

@@ -203,6 +203,50 @@ class OutboxConsumerIT {
   }
 
   @Test
+  void messagesAtHandShareATransactionAndAPoisonOneAmongThemHoldsNoneBack() {
+    TestStream stream = fx.stream();
+    // Published before the consumer starts: the first pull brings them together.
+    for (int i = 0; i < 300; i++) {
+      String id = i == 150 ? "m-bad" : "m-" + i;
+      stream.relay().publish(TestRelay.event(id, "{\"kwh\":" + i + "}"));
+    }
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    fx.started(
+        fx.consumer(
+                stream,
+                "batched",
+                (h, e) -> {
+                  applyEffect(h, "batched", e, "batched");
+                  if (e.aggregateId().equals("m-bad")) {
+                    throw new IllegalStateException("poison");
+                  }
+                })
+            .maxDeliveries(2)
+            .backoff(Duration.ofMillis(100), Duration.ofMillis(200))
+            .meterRegistry(registry));
+
+    await()
+        .atMost(WAIT)
+        .until(
+            () ->
+                counter(registry, "batched", "applied") >= 299
+                    && counter(registry, "batched", "dead_lettered") == 1
+                    && fx.settled(stream, "batched"));
+
+    assertThat(fx.effects("batched")).isEqualTo(299);
+    assertThat(fx.inboxRows("batched")).isEqualTo(299);
+    assertThat(
+            fx.count(
+                "SELECT count(*) FROM effect WHERE consumer = 'batched' AND aggregate_id = 'm-bad'"))
+        .isZero();
+    long transactions =
+        registry.find("outboxkit.consumer.handle").tag("consumer", "batched").timer().count();
+    assertThat(transactions)
+        .as("database transactions for 300 messages fetched together")
+        .isLessThan(150);
+  }
+
+  @Test
   void aMessageWithoutMsgIdIsDeadLetteredAtOnceWithThatReason() {
     TestStream stream = fx.stream();
     AtomicInteger calls = new AtomicInteger();
@@ -319,15 +363,18 @@ class OutboxConsumerIT {
     OutboxConsumer first =
         fx.started(
             fx.consumer(
-                stream,
-                "drain",
-                (h, e) -> {
-                  applyEffect(h, "drain", e, "first");
-                  if (e.aggregateId().equals("m-10")) {
-                    inHand.countDown();
-                    assertThat(release.await(60, TimeUnit.SECONDS)).isTrue();
-                  }
-                }));
+                    stream,
+                    "drain",
+                    (h, e) -> {
+                      applyEffect(h, "drain", e, "first");
+                      if (e.aggregateId().equals("m-10")) {
+                        inHand.countDown();
+                        assertThat(release.await(60, TimeUnit.SECONDS)).isTrue();
+                      }
+                    })
+                // One message per transaction, so that "in hand" is exactly m-10 (with more, close
+                // finishes the transaction in hand the same way).
+                .transactionSize(1));
     assertThat(inHand.await(60, TimeUnit.SECONDS)).isTrue();
 
     CompletableFuture<Void> closing = CompletableFuture.runAsync(first::close);

@@ -262,6 +262,9 @@ final class StartupChecks {
         .dataSource(settings.jdbcUrl(), settings.dbUser(), settings.dbPassword())
         .schemas(offsets.schema())
         .createSchemas(true)
+        // The schema may hold other tables (the outbox itself): that is no reason to stop.
+        .baselineOnMigrate(true)
+        .baselineVersion("0")
         .table(offsets.name() + "_schema_history")
         .locations("classpath:io/outboxkit/relay/migration")
         .placeholders(Map.of("schema", offsets.schema(), "offsets", offsets.name()))

@@ -156,6 +156,16 @@ class StartupChecksIT {
   }
 
   @Test
+  void stateTablesMayShareTheOutboxSchema() {
+    migrate();
+    Map<String, String> env = env();
+    env.put("OUTBOXKIT_RELAY_OFFSETS_TABLE", "public.relay_offsets_c" + run);
+    try (RelayProcess relay = new RelayProcess(env).start()) {
+      relay.awaitStreaming(Duration.ofSeconds(60));
+    }
+  }
+
+  @Test
   void natsUnreachableAtStartMeansNotReadyAndRetryingUntilItComes() {
     migrate();
     NatsProcess nats = infra.privateNats();
