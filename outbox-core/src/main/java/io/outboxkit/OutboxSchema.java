@@ -46,6 +46,9 @@ public final class OutboxSchema {
           .dataSource(dataSource)
           .schemas(table.schema())
           .createSchemas(true)
+          // The application's own tables may already be in the schema: that is no reason to stop.
+          .baselineOnMigrate(true)
+          .baselineVersion("0")
           .table(table.name() + "_schema_history")
           .locations("classpath:io/outboxkit/migration/" + kind)
           .placeholders(Map.of("schema", table.schema(), "table", table.name()))

@@ -292,6 +292,25 @@ class OutboxWriteIT {
   }
 
   @Test
+  void migrationsRunInASchemaThatAlreadyHoldsTheApplicationsTables() {
+    infra
+        .jdbi()
+        .useHandle(
+            h -> h.execute("CREATE SCHEMA app; CREATE TABLE app.meter (id text PRIMARY KEY)"));
+    OutboxSchema.migrateOutbox(infra.dataSource(), TableName.of("app", "outbox"));
+    OutboxSchema.migrateInbox(infra.dataSource(), TableName.of("app", "inbox"));
+    Outbox appOutbox = Outbox.builder().table(TableName.of("app", "outbox")).build();
+    infra
+        .jdbi()
+        .useTransaction(h -> appOutbox.write(h, OutboxEvent.of("meter", "m-1", "E", Map.of())));
+    long rows =
+        infra
+            .jdbi()
+            .withHandle(h -> h.select("SELECT count(*) FROM app.outbox").mapTo(Long.class).one());
+    assertThat(rows).isEqualTo(1);
+  }
+
+  @Test
   void missingTableGivesAnErrorThatSaysHowToCreateIt() {
     Outbox elsewhere = Outbox.builder().table(TableName.of("public", "no_such_outbox")).build();
     assertThatThrownBy(

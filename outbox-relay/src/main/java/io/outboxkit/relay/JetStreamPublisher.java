@@ -1,23 +1,16 @@
 package io.outboxkit.relay;
 
 import io.nats.client.Connection;
-import io.nats.client.JetStream;
 import io.nats.client.JetStreamApiException;
 import io.nats.client.JetStreamManagement;
-import io.nats.client.JetStreamOptions;
 import io.nats.client.Nats;
 import io.nats.client.Options;
-import io.nats.client.api.PublishAck;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
 import io.nats.client.api.StreamInfo;
 import java.io.IOException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CancellationException;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
@@ -40,7 +33,7 @@ final class JetStreamPublisher implements AutoCloseable {
   private final RelayConfig.Publish config;
   private final RelayMetrics metrics;
   private volatile Connection connection;
-  private volatile JetStream jetStream;
+  private volatile AckInbox acks;
   private volatile boolean closed;
 
   JetStreamPublisher(RelaySettings settings, RelayMetrics metrics) {
@@ -121,8 +114,7 @@ final class JetStreamPublisher implements AutoCloseable {
     try {
       Connection c = Nats.connect(b.build());
       connection = c;
-      jetStream =
-          c.jetStream(JetStreamOptions.builder().requestTimeout(config.ackTimeout()).build());
+      acks = new AckInbox(c, metrics);
       log.info(
           "connected to NATS {} (max_payload {} bytes)", c.getConnectedUrl(), c.getMaxPayload());
       return c;
@@ -239,7 +231,8 @@ final class JetStreamPublisher implements AutoCloseable {
       }
       Throwable failure;
       try {
-        failure = attempt(connect(), batch, acked);
+        connect();
+        failure = attempt(batch, acked);
       } catch (RelayException e) {
         failure = e;
       }
@@ -263,74 +256,73 @@ final class JetStreamPublisher implements AutoCloseable {
     }
   }
 
-  /** One pass over the unacknowledged messages; returns the first failure, or null. */
-  private Throwable attempt(Connection c, List<OutboundMessage> batch, boolean[] acked)
+  /**
+   * One pass over the unacknowledged messages, in order, on one connection; returns the first
+   * failure, or null. Stops sending at the first failure and waits for what is in flight.
+   */
+  private Throwable attempt(List<OutboundMessage> batch, boolean[] acked)
       throws InterruptedException {
-    JetStream js = jetStream;
+    Connection c = connection;
+    AckInbox inbox = acks;
+    if (c == null || inbox == null) {
+      return new IllegalStateException("not connected");
+    }
     int window = config.maxInFlight();
     long timeout = config.ackTimeout().toNanos();
-    List<Integer> sent = new ArrayList<>(batch.size());
-    List<CompletableFuture<PublishAck>> futures = new ArrayList<>(batch.size());
-    long[] deadlines = new long[batch.size()];
+    int n = batch.size();
+    inbox.begin(n);
     Throwable failure = null;
-    int head = 0;
-    for (int i = 0; i < batch.size() && failure == null; i++) {
+    int lastSent = -1;
+    long lastSentAt = System.nanoTime();
+    for (int i = 0; i < n && failure == null; i++) {
       if (acked[i]) {
         continue;
       }
-      while (sent.size() - head >= window && failure == null) {
-        failure = resolve(batch, sent.get(head), futures.get(head), deadlines, acked);
-        head++;
+      if (!inbox.awaitInFlightAtMost(window - 1, AckInbox.deadline(timeout))) {
+        failure = new TimeoutException("no ack within " + config.ackTimeout().toMillis() + " ms");
+        break;
       }
-      if (failure != null) {
+      if (inbox.firstError() != null) {
+        failure = new IllegalStateException(inbox.firstError());
         break;
       }
       OutboundMessage m = batch.get(i);
+      inbox.sending(i, m.commitMicros());
       try {
-        futures.add(js.publishAsync(m.subject(), m.headers(), m.payload()));
+        c.publish(m.subject(), inbox.replyTo(i), m.headers(), m.payload());
       } catch (RuntimeException e) {
+        inbox.notSent();
         failure = e;
         break;
       }
-      deadlines[i] = System.nanoTime() + timeout;
-      sent.add(i);
-      metrics.inFlight.set(sent.size() - head);
+      lastSent = i;
+      lastSentAt = System.nanoTime();
+      metrics.inFlight.set(inbox.inFlight());
     }
-    for (; head < sent.size(); head++) {
-      Throwable t = resolve(batch, sent.get(head), futures.get(head), deadlines, acked);
-      if (failure == null) {
-        failure = t;
-      }
-    }
+    boolean allResolved = inbox.awaitInFlightAtMost(0, lastSentAt + timeout);
     metrics.inFlight.set(0);
-    return failure;
-  }
-
-  private Throwable resolve(
-      List<OutboundMessage> batch,
-      int i,
-      CompletableFuture<PublishAck> future,
-      long[] deadlines,
-      boolean[] acked)
-      throws InterruptedException {
-    try {
-      long wait = deadlines[i] - System.nanoTime();
-      PublishAck ack = wait > 0 ? future.get(wait, TimeUnit.NANOSECONDS) : future.getNow(null);
-      if (ack == null) {
-        throw new TimeoutException();
+    for (int i = 0; i <= lastSent; i++) {
+      if (!acked[i] && inbox.state(i) == AckInbox.ACKED) {
+        acked[i] = true;
       }
-      acked[i] = true;
-      metrics.acked(batch.get(i).commitMicros(), ack.isDuplicate());
-      return null;
-    } catch (ExecutionException e) {
-      metrics.publishError(e.getCause() instanceof JetStreamApiException ? "api" : "io");
-      return e.getCause();
-    } catch (TimeoutException | CancellationException e) {
-      future.cancel(false);
-      metrics.publishError("timeout");
-      return new TimeoutException(
-          "no ack for " + batch.get(i).id() + " within " + config.ackTimeout().toMillis() + " ms");
     }
+    if (failure == null && inbox.firstError() != null) {
+      failure = new IllegalStateException(inbox.firstError());
+    }
+    if (failure == null && !allResolved) {
+      metrics.publishError("timeout");
+      failure =
+          new TimeoutException(
+              inbox.inFlight() + " acks missing after " + config.ackTimeout().toMillis() + " ms");
+    }
+    if (failure == null) {
+      for (boolean a : acked) {
+        if (!a) {
+          return new IllegalStateException("a message was not sent");
+        }
+      }
+    }
+    return failure;
   }
 
   private static String describe(Throwable t) {
@@ -341,7 +333,7 @@ final class JetStreamPublisher implements AutoCloseable {
   private synchronized void dropConnection() {
     Connection c = connection;
     connection = null;
-    jetStream = null;
+    acks = null;
     if (c != null) {
       try {
         c.close();
