@@ -35,7 +35,7 @@ final class ApplyProbe implements AutoCloseable {
       TableName inbox,
       String effect,
       CommitClock clock,
-      long measureFromMicros,
+      AtomicLong measureFromMicros,
       int instances) {
     String insert = "INSERT INTO " + effect + " (id, commit_us) VALUES (?, ?)";
     try {
@@ -53,7 +53,7 @@ final class ApplyProbe implements AutoCloseable {
                           () -> {
                             long now = Clock.nowMicros();
                             count.incrementAndGet();
-                            if (commit >= measureFromMicros) {
+                            if (commit >= measureFromMicros.get()) {
                               applied.record(now - commit);
                             }
                           });

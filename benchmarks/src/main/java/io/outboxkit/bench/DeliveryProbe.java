@@ -8,18 +8,20 @@ import io.nats.client.Message;
 import io.nats.client.PushSubscribeOptions;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A subscriber in the harness process (JetStream ordered push consumer on one workload's subject)
  * that times every event: commit (from PostgreSQL, see {@link CommitClock}) → received here, and
  * commit → stored by JetStream (the message's stream timestamp, which is when the server acked the
- * publish). Events committed before {@code measureFromMicros} (the warm-up) are counted, not timed.
+ * publish). Events committed before {@code measureFromMicros} (the warm-up; set once the writers
+ * start) are counted, not timed.
  */
 final class DeliveryProbe implements AutoCloseable {
   private final Dispatcher dispatcher;
   private final JetStreamSubscription subscription;
   private final CommitClock clock;
-  private final long measureFrom;
+  private final AtomicLong measureFrom;
   private final Latency received = new Latency();
   private final Latency stored = new Latency();
   private final Latency receivedPayloadClock = new Latency();
@@ -29,7 +31,11 @@ final class DeliveryProbe implements AutoCloseable {
   private volatile long lastReceivedMicros;
 
   DeliveryProbe(
-      Connection nc, String stream, String subject, CommitClock clock, long measureFromMicros) {
+      Connection nc,
+      String stream,
+      String subject,
+      CommitClock clock,
+      AtomicLong measureFromMicros) {
     this.clock = clock;
     this.measureFrom = measureFromMicros;
     this.dispatcher = nc.createDispatcher();
@@ -57,7 +63,7 @@ final class DeliveryProbe implements AutoCloseable {
     long commit = clock.commitMicros(m.getHeaders(), m.getData());
     if (commit < 0) {
       missingCommitTime++;
-    } else if (commit >= measureFrom) {
+    } else if (commit >= measureFrom.get()) {
       received.record(now - commit);
       stored.record(storedAt - commit);
       if (clock == CommitClock.HEADER) {

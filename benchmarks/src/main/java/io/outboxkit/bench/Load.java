@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongConsumer;
 import javax.sql.DataSource;
 
 /**
@@ -92,6 +93,7 @@ final class Load {
   /**
    * Single-row transactions at {@code rate} per second for {@code duration}: transaction {@code i}
    * is planned at {@code start + i / rate}; writer {@code k} takes {@code i = k, k + writers, ...}.
+   * {@code onStart} gets the wall-clock start (µs) before the first transaction.
    */
   static Written paced(
       DataSource ds,
@@ -99,7 +101,8 @@ final class Load {
       String aggregateType,
       int rate,
       Duration duration,
-      int writers) {
+      int writers,
+      LongConsumer onStart) {
     long period = 1_000_000_000L / rate;
     long planned = duration.toNanos() / period;
     AtomicLong k = new AtomicLong();
@@ -122,7 +125,8 @@ final class Load {
             n.incrementAndGet();
           }
         },
-        t);
+        t,
+        onStart);
   }
 
   @FunctionalInterface
@@ -138,6 +142,16 @@ final class Load {
    */
   private static Written run(
       DataSource ds, int writers, Duration timeout, Body body, OutboxTable t) {
+    return run(ds, writers, timeout, body, t, start -> {});
+  }
+
+  private static Written run(
+      DataSource ds,
+      int writers,
+      Duration timeout,
+      Body body,
+      OutboxTable t,
+      LongConsumer onStart) {
     List<Connection> connections = new ArrayList<>();
     try {
       for (int i = 0; i < writers; i++) {
@@ -153,6 +167,7 @@ final class Load {
     List<Thread> threads = new ArrayList<>();
     long startNanos = System.nanoTime() + 5_000_000L; // every thread started by then
     long startMicros = Clock.nowMicros() + 5_000;
+    onStart.accept(startMicros);
     for (int i = 0; i < writers; i++) {
       Connection c = connections.get(i);
       Thread th =

@@ -35,6 +35,7 @@ final class OutboxkitTarget extends Target {
   private final JetStreamManagement jsm;
   private final String database;
   private final String schema;
+  private final String stateSchema;
   private final String slot;
   private final String stream;
   private final String prefix;
@@ -59,6 +60,8 @@ final class OutboxkitTarget extends Target {
     this.jsm = jsm;
     this.database = database;
     this.schema = names.schema("k", run);
+    // The relay's Flyway refuses a schema that already holds tables (the outbox): its own one.
+    this.stateSchema = names.schema("s", run);
     this.slot = names.slot(run);
     this.stream = names.stream("k", run);
     this.prefix = names.subjectPrefix("k", run);
@@ -82,6 +85,7 @@ final class OutboxkitTarget extends Target {
               admin.dropPublication(database, slot);
               Streams.delete(jsm, stream);
               admin.dropSchema(database, schema);
+              admin.dropSchema(database, stateSchema);
             });
     admin.exec(database, "CREATE SCHEMA " + schema);
     OutboxSchema.migrateOutbox(ds, TableName.of(schema, "outbox"));
@@ -123,6 +127,7 @@ final class OutboxkitTarget extends Target {
         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health/readiness"))
             .timeout(Duration.ofSeconds(2))
             .build();
+    String lastBody = "";
     while (true) {
       if (!p.isAlive()) {
         throw new BenchException(
@@ -138,6 +143,14 @@ final class OutboxkitTarget extends Target {
         if (r.statusCode() == 200 && r.body().contains("\"state\":\"STREAMING\"")) {
           break;
         }
+        lastBody = r.body();
+        if (lastBody.contains("\"lastError\"") && System.nanoTime() - t0 > 30_000_000_000L) {
+          throw new BenchException(
+              "the relay is not streaming after 30 s and reports an error: "
+                  + lastBody
+                  + "; log "
+                  + log);
+        }
       } catch (IOException e) {
         // not listening yet
       } catch (InterruptedException e) {
@@ -148,7 +161,9 @@ final class OutboxkitTarget extends Target {
         throw new BenchException(
             "the relay was not ready (readiness 200, STREAMING) within "
                 + READY_TIMEOUT.toSeconds()
-                + " s; last lines of "
+                + " s; readiness said "
+                + lastBody
+                + "; last lines of "
                 + log
                 + ":\n"
                 + ChildProcess.tail(log, 30));
@@ -174,7 +189,7 @@ final class OutboxkitTarget extends Target {
     e.put("OUTBOXKIT_RELAY_SLOT_NAME", slot);
     e.put("OUTBOXKIT_RELAY_PUBLICATION_NAME", slot);
     e.put("OUTBOXKIT_RELAY_TABLES", schema + ".outbox");
-    e.put("OUTBOXKIT_RELAY_OFFSETS_TABLE", schema + ".relay_offsets");
+    e.put("OUTBOXKIT_RELAY_OFFSETS_TABLE", stateSchema + ".relay_offsets");
     e.put("OUTBOXKIT_RELAY_HTTP_HOST", "127.0.0.1");
     e.put("OUTBOXKIT_RELAY_HTTP_PORT", Integer.toString(port));
     e.putAll(cfg.relayEnv());

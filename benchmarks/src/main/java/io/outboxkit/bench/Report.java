@@ -85,7 +85,8 @@ final class Report {
             r.peerOnlyVariant() != null && side == Side.OUTBOXKIT ? r.peerOnlyVariant() : r.id(),
             side);
     if (!errs.isEmpty()) {
-      notes.add(side.label + " failed: " + errs.get(0));
+      String e = errs.get(0);
+      notes.add(side.label + " failed: " + (e.length() > 140 ? e.substring(0, 140) + "…" : e));
     }
     if (s == null) {
       return errs.isEmpty() ? "n/a" : "ERR";

@@ -44,7 +44,14 @@ final class Rows {
     }
     rows.add(row("start.ready_ms", "Start → ready (first start)", "ms", false, List.of(), peer));
     rows.add(row("rss.idle_mb", "RSS idle after start", "MB", false, List.of(), peer));
-    rows.add(row("cpu.idle_pct", "CPU idle (3 s after ready)", "% core", false, List.of(), peer));
+    rows.add(
+        row(
+            "cpu.idle_pct",
+            "CPU just after ready (1–4 s, idle)",
+            "% core",
+            false,
+            List.of(),
+            peer));
     if (c.runs(Workload.BATCHED)) {
       rows.add(
           row(
@@ -108,6 +115,14 @@ final class Rows {
           true,
           "lat" + rate);
     }
+    rows.add(
+        row(
+            "cpu.idle_after_pct",
+            "CPU idle after the workloads (5 s)",
+            "% core",
+            false,
+            List.of(),
+            peer));
     if (c.runs(Workload.DRAIN)) {
       rows.add(
           row(

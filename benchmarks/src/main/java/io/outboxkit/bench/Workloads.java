@@ -5,6 +5,7 @@ import io.nats.client.JetStreamManagement;
 import io.outboxkit.bench.BenchConfig.Workload;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,6 +68,9 @@ final class Workloads {
             step(id, latencyRows(id), () -> latency(rate, id, cfg.peerPollMs()));
           }
         }
+      }
+      if (t.alive()) {
+        step("idle", List.of("cpu.idle_after_pct"), this::idleAfter);
       }
       if (cfg.runs(Workload.DRAIN) && t.alive()) {
         step("drain", List.of("drain.rate", "drain.seconds", "start.restart_ms"), this::drain);
@@ -138,6 +142,18 @@ final class Workloads {
     put("rss.idle_mb", b.rssKb() / 1024.0);
   }
 
+  /** CPU of the idle relay once the workloads are over (heartbeats, polling, timers). */
+  private void idleAfter() {
+    Clock.sleep(2000);
+    ProcStats a = ProcStats.read(t.pid());
+    Clock.sleep(5000);
+    ProcStats b = ProcStats.read(t.pid());
+    put(
+        "cpu.idle_after_pct",
+        (b.cpuTicks() - a.cpuTicks()) / ProcStats.TICKS_PER_SECOND / 5.0 * 100);
+    detail("idle_after.rss_mb", b.rssKb() / 1024.0);
+  }
+
   private void batched() {
     String agg = "batch";
     long pid = t.pid();
@@ -175,7 +191,7 @@ final class Workloads {
   private void single() {
     String agg = "single";
     try (DeliveryProbe probe =
-        new DeliveryProbe(probeNats, t.stream(), t.subject(agg), t.clock(), 0)) {
+        new DeliveryProbe(probeNats, t.stream(), t.subject(agg), t.clock(), new AtomicLong(0))) {
       Load.Written w =
           Load.singleRows(
               t.dataSource(), t.table(), agg, cfg.singleWriters(), cfg.singleDuration());
@@ -194,7 +210,9 @@ final class Workloads {
   private void latency(int rate, String id, int pollMs) {
     String agg = id;
     Duration total = cfg.latencyWarmup().plus(cfg.latencyDuration());
-    long measureFrom = Clock.nowMicros() + cfg.latencyWarmup().toNanos() / 1000;
+    // Set when the writers start: events committed during the warm-up are counted, not timed.
+    AtomicLong measureFrom = new AtomicLong(Long.MAX_VALUE);
+    long warmupMicros = cfg.latencyWarmup().toNanos() / 1000;
     try (DeliveryProbe probe =
             new DeliveryProbe(probeNats, t.stream(), t.subject(agg), t.clock(), measureFrom);
         ApplyProbe apply =
@@ -210,7 +228,15 @@ final class Workloads {
                 t.clock(),
                 measureFrom,
                 cfg.consumers())) {
-      Load.Written w = Load.paced(t.dataSource(), t.table(), agg, rate, total, cfg.pacedWriters());
+      Load.Written w =
+          Load.paced(
+              t.dataSource(),
+              t.table(),
+              agg,
+              rate,
+              total,
+              cfg.pacedWriters(),
+              start -> measureFrom.set(start + warmupMicros));
       Duration max = Duration.ofMinutes(20);
       probe.await(w.rows(), cfg.stallTimeout(), max, id);
       apply.await(w.rows(), cfg.stallTimeout(), max, id);
