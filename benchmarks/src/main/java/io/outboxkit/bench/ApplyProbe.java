@@ -20,6 +20,8 @@ final class ApplyProbe implements AutoCloseable {
   private final List<OutboxConsumer> consumers = new ArrayList<>();
   private final Latency applied = new Latency();
   private final AtomicLong count = new AtomicLong();
+  private final AtomicLong firstAppliedMicros = new AtomicLong(Long.MAX_VALUE);
+  private final AtomicLong lastAppliedMicros = new AtomicLong();
 
   /**
    * @param effect a table {@code (id text, commit_us bigint)} the handler inserts into: the
@@ -52,6 +54,8 @@ final class ApplyProbe implements AutoCloseable {
                       handle.afterCommit(
                           () -> {
                             long now = Clock.nowMicros();
+                            firstAppliedMicros.accumulateAndGet(now, Math::min);
+                            lastAppliedMicros.accumulateAndGet(now, Math::max);
                             count.incrementAndGet();
                             if (commit >= measureFromMicros.get()) {
                               applied.record(now - commit);
@@ -100,6 +104,12 @@ final class ApplyProbe implements AutoCloseable {
       }
       Clock.sleep(10);
     }
+  }
+
+  /** Events applied per second, first to last applied event. */
+  double rate() {
+    double seconds = (lastAppliedMicros.get() - firstAppliedMicros.get()) / 1e6;
+    return seconds > 0 ? count.get() / seconds : Double.NaN;
   }
 
   Latency.Percentiles applied() {

@@ -33,7 +33,8 @@ final class BenchArgs {
         --single-seconds S      seconds of the 8-writer single-row load (15)
         --consumers N           OutboxConsumer instances in the latency runs (4)
         --pg-host H --pg-port P --pg-user U --pg-password W --pg-admin-db D
-                                the PostgreSQL server (127.0.0.1 5432 postgres '' postgres)
+                                the PostgreSQL server (127.0.0.1 5432 postgres '' postgres;
+                                the admin database defaults to --database when given)
         --database NAME         work in this existing database (own schemas, dropped after)
                                 instead of creating a fresh one
         --nats URL              the NATS server with JetStream (nats://127.0.0.1:4222)
@@ -184,7 +185,8 @@ final class BenchArgs {
             positive("--pg-port", one(opts, "--pg-port", "5432")),
             one(opts, "--pg-user", "postgres"),
             one(opts, "--pg-password", ""),
-            one(opts, "--pg-admin-db", "postgres"),
+            // With --database, queries that need no other database run there.
+            one(opts, "--pg-admin-db", one(opts, "--database", "postgres")),
             opts.containsKey("--database") ? one(opts, "--database", "") : null),
         natsUrl,
         relayJar,

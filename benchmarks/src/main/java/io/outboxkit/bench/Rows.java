@@ -103,7 +103,8 @@ final class Rows {
     }
     if (c.runs(Workload.LATENCY)) {
       for (int rate : c.rates()) {
-        latencyRows(rows, "lat" + rate, "Paced " + thousands(rate) + "/s", peer, null);
+        latencyRows(
+            rows, "lat" + rate, "Paced " + thousands(rate) + "/s", peer, null, c.consumers());
       }
     }
     if (peer && c.runs(Workload.PEER_DEFAULT_POLL) && c.runs(Workload.LATENCY)) {
@@ -113,7 +114,8 @@ final class Rows {
           "lat" + rate + "d",
           "Paced " + thousands(rate) + "/s, peer at default poll 500 ms",
           true,
-          "lat" + rate);
+          "lat" + rate,
+          c.consumers());
     }
     rows.add(
         row(
@@ -146,7 +148,17 @@ final class Rows {
   }
 
   private static void latencyRows(
-      List<Row> rows, String id, String label, boolean peer, String copyFrom) {
+      List<Row> rows, String id, String label, boolean peer, String copyFrom, int consumers) {
+    rows.add(
+        new Row(
+            id + ".applied_rate",
+            label + ": consumers' apply rate (" + consumers + " OutboxConsumer instances)",
+            "events/s",
+            true,
+            false,
+            List.of(),
+            peer,
+            copyFrom == null ? null : copyFrom + ".applied_rate"));
     if (copyFrom == null) {
       rows.add(
           row(id + ".offered", label + ": offered (achieved)", "events/s", true, List.of(), peer));

@@ -241,6 +241,7 @@ final class Workloads {
       probe.await(w.rows(), cfg.stallTimeout(), max, id);
       apply.await(w.rows(), cfg.stallTimeout(), max, id);
       put(id + ".offered", w.rate());
+      put(id + ".applied_rate", apply.rate());
       Latency.Percentiles ack = probe.received();
       Latency.Percentiles applied = apply.applied();
       putPercentiles(id + ".ack", ack);
@@ -280,7 +281,7 @@ final class Workloads {
   }
 
   private static List<String> latencyRows(String id) {
-    List<String> rows = new java.util.ArrayList<>(List.of(id + ".offered"));
+    List<String> rows = new java.util.ArrayList<>(List.of(id + ".offered", id + ".applied_rate"));
     for (String what : List.of("ack", "applied")) {
       for (String p : List.of("p50", "p99", "p999", "max")) {
         rows.add(id + "." + what + "_" + p);
