@@ -64,7 +64,7 @@ final class Bench {
 
       Results results = new Results(Rows.of(cfg));
       Map<String, Object> header = header(stamp, pgVersion, natsVersion);
-      if (cfg.withPeer()) {
+      if (cfg.withPeer() && cfg.runsRelays()) {
         log.info("peer: installing Debezium Server (cached after the first time)");
         PeerTarget.install(cfg, logs);
       }
@@ -81,6 +81,9 @@ final class Bench {
         if (cfg.runs(Workload.RAW)) {
           checkpoint(admin);
           new RawLimits(cfg, admin, cleanup, results, run).runAll(database, names);
+        }
+        if (!cfg.runsRelays()) {
+          continue;
         }
         List<Target> order = new ArrayList<>();
         order.add(new OutboxkitTarget(cfg, admin, cleanup, jsm, database, names, run, logs));

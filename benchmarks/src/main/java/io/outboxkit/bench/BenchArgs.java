@@ -26,8 +26,8 @@ final class BenchArgs {
         --runs N                runs of the whole sequence; the table shows medians (3)
         --events N              rows of the batched load and of the backlog drain (200000)
         --with-peer             also run Debezium Server 3.6.1.Final via benchmarks/peer/peer.sh
-        --only LIST             comma list of: raw, batched, single, latency, drain,
-                                peer-default-poll (all)
+        --only LIST             comma list of: raw, start, batched, single, latency, drain,
+                                peer-default-poll (all; start is part of every relay run)
         --rates LIST            offered rates of the paced latency runs, events/s (1000,5000)
         --latency-seconds S     measured seconds of each paced run (20; plus a warm-up of 3)
         --single-seconds S      seconds of the 8-writer single-row load (15)

@@ -60,6 +60,8 @@ record BenchConfig(
   /** The workloads {@code --only} can pick. */
   enum Workload {
     RAW("raw"),
+    /** Start → ready, RSS and CPU when idle; part of every relay sequence. */
+    START("start"),
     BATCHED("batched"),
     SINGLE("single"),
     LATENCY("latency"),
@@ -81,12 +83,17 @@ record BenchConfig(
       throw new IllegalArgumentException(
           "--only: unknown workload '"
               + s
-              + "'; choose from raw, batched, single, latency, drain, peer-default-poll");
+              + "'; choose from raw, start, batched, single, latency, drain, peer-default-poll");
     }
   }
 
   boolean runs(Workload w) {
     return only.isEmpty() || only.contains(w);
+  }
+
+  /** Whether the relays run at all: not for {@code --only raw}. */
+  boolean runsRelays() {
+    return only.isEmpty() || only.stream().anyMatch(w -> w != Workload.RAW);
   }
 
   /**

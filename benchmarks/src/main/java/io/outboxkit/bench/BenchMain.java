@@ -29,7 +29,20 @@ public final class BenchMain {
       return;
     }
     Cleanup cleanup = new Cleanup();
-    Runtime.getRuntime().addShutdownHook(new Thread(cleanup::runAll, "bench-cleanup"));
+    java.util.concurrent.atomic.AtomicBoolean finished =
+        new java.util.concurrent.atomic.AtomicBoolean();
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  if (!finished.get()) {
+                    log.warn(
+                        "stopped before the end: removing the processes, slots, databases"
+                            + " and streams this run made");
+                  }
+                  cleanup.runAll();
+                },
+                "bench-cleanup"));
     Thread watchdog =
         new Thread(
             () -> {
@@ -66,6 +79,7 @@ public final class BenchMain {
       log.error("benchmark failed", e);
       status = 1;
     }
+    finished.set(true);
     watchdog.interrupt();
     System.exit(status);
   }

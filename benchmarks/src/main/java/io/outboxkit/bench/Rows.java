@@ -42,6 +42,9 @@ final class Rows {
               "JetStream async publish from Java (200 B, file, Msg-Id, 4000 in flight)",
               "msg/s"));
     }
+    if (!c.runsRelays()) {
+      return rows;
+    }
     rows.add(row("start.ready_ms", "Start → ready (first start)", "ms", false, List.of(), peer));
     rows.add(row("rss.idle_mb", "RSS idle after start", "MB", false, List.of(), peer));
     rows.add(
