@@ -40,6 +40,8 @@ final class BenchArgs {
         --nats URL              the NATS server with JetStream (nats://127.0.0.1:4222)
         --relay-jar PATH        (outbox-relay/target/outbox-relay-*.jar)
         --relay-java-opts STR   JVM options for the relay (none: as shipped)
+        --relay-launcher PATH   start the relay with this script instead of java -jar; it gets
+                                OUTBOXKIT_RELAY_JAR and JAVA_OPTS (a shipped start script)
         --relay-env K=V         extra relay setting, repeatable (OUTBOXKIT_RELAY_...)
         --peer-poll-ms N        the peer's tuned poll.interval.ms (10)
         --peer-heap SIZE        the peer's -Xmx, or none (none: its default)
@@ -103,6 +105,7 @@ final class BenchArgs {
             "--relay-jar",
             "--relay-java-opts",
             "--relay-env",
+            "--relay-launcher",
             "--peer-poll-ms",
             "--peer-heap",
             "--results",
@@ -191,6 +194,9 @@ final class BenchArgs {
         natsUrl,
         relayJar,
         javaOpts.isEmpty() ? List.of() : List.of(javaOpts.split("\\s+")),
+        opts.containsKey("--relay-launcher")
+            ? Path.of(one(opts, "--relay-launcher", "")).toAbsolutePath()
+            : null,
         relayEnv,
         repo.resolve("benchmarks/peer/peer.sh"),
         positive("--peer-poll-ms", one(opts, "--peer-poll-ms", "10")),

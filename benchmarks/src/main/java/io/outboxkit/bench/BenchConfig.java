@@ -24,6 +24,8 @@ import java.util.Set;
  * @param payloadBytes approximate size of each event's JSON payload
  * @param withPeer also run Debezium Server (benchmarks/peer/peer.sh)
  * @param only the workloads to run ({@link Workload}); all when empty
+ * @param relayLauncher a script that starts the relay as shipped (it gets the relay jar in {@code
+ *     OUTBOXKIT_RELAY_JAR} and the options in {@code JAVA_OPTS}), or null for {@code java -jar}
  */
 record BenchConfig(
     boolean smoke,
@@ -47,6 +49,7 @@ record BenchConfig(
     String natsUrl,
     Path relayJar,
     List<String> relayJavaOpts,
+    Path relayLauncher,
     Map<String, String> relayEnv,
     Path peerScript,
     int peerPollMs,

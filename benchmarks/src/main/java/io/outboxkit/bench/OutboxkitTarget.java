@@ -107,11 +107,17 @@ final class OutboxkitTarget extends Target {
     }
     int port = freePort();
     List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.addAll(cfg.relayJavaOpts());
-    cmd.add("-jar");
-    cmd.add(cfg.relayJar().toString());
     Map<String, String> env = new LinkedHashMap<>();
+    if (cfg.relayLauncher() != null) {
+      cmd.add(cfg.relayLauncher().toString());
+      env.put("OUTBOXKIT_RELAY_JAR", cfg.relayJar().toString());
+      env.put("JAVA_OPTS", String.join(" ", cfg.relayJavaOpts()));
+    } else {
+      cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+      cmd.addAll(cfg.relayJavaOpts());
+      cmd.add("-jar");
+      cmd.add(cfg.relayJar().toString());
+    }
     // Only the settings given here: the caller's OUTBOXKIT_RELAY_* environment is removed.
     System.getenv().keySet().stream()
         .filter(k -> k.startsWith("OUTBOXKIT_RELAY_") || k.equals("JAVA_TOOL_OPTIONS"))
@@ -171,7 +177,7 @@ final class OutboxkitTarget extends Target {
       Clock.sleep(20);
     }
     long readyMs = (System.nanoTime() - t0) / 1_000_000;
-    return new Started(launch, readyMs, p.pid());
+    return new Started(launch, readyMs, pid());
   }
 
   private Map<String, String> settings(int port) {
@@ -231,9 +237,21 @@ final class OutboxkitTarget extends Target {
     return p != null && p.isAlive();
   }
 
+  /** The relay's JVM: the launched process, or the java process a launcher script started. */
   @Override
   long pid() {
-    return process.pid();
+    Process p = process;
+    if (p == null) {
+      throw new BenchException("the relay is not running");
+    }
+    if (p.info().command().map(c -> c.endsWith("/java")).orElse(true)) {
+      return p.pid();
+    }
+    return p.descendants()
+        .filter(h -> h.info().command().map(c -> c.endsWith("/java")).orElse(false))
+        .findFirst()
+        .map(ProcessHandle::pid)
+        .orElse(p.pid());
   }
 
   @Override
