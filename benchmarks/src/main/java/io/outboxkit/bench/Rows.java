@@ -152,6 +152,10 @@ final class Rows {
 
   private static void latencyRows(
       List<Row> rows, String id, String label, boolean peer, String copyFrom, int consumers) {
+    if (copyFrom == null) {
+      rows.add(
+          row(id + ".offered", label + ": offered (achieved)", "events/s", true, List.of(), peer));
+    }
     rows.add(
         new Row(
             id + ".applied_rate",
@@ -162,10 +166,6 @@ final class Rows {
             List.of(),
             peer,
             copyFrom == null ? null : copyFrom + ".applied_rate"));
-    if (copyFrom == null) {
-      rows.add(
-          row(id + ".offered", label + ": offered (achieved)", "events/s", true, List.of(), peer));
-    }
     for (String what : List.of("ack", "applied")) {
       String desc =
           what.equals("ack") ? "commit → JetStream (received)" : "commit → consumer applied";
