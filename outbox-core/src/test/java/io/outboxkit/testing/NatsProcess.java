@@ -42,21 +42,25 @@ public final class NatsProcess implements AutoCloseable {
   }
 
   private NatsProcess(Options options) {
-    this.port = Ports.free();
+    this(
+        Ports.free(),
+        options.maxPayload() > 0 ? "max_payload: " + options.maxPayload() + "\n" : "");
+  }
+
+  /** A server on {@code port} with extra configuration lines (e.g. a cluster block). */
+  NatsProcess(int port, String extraConfig) {
+    this.port = port;
     try {
       this.dir = Files.createTempDirectory("outboxkit-nats-");
       this.config = dir.resolve("nats.conf");
-      StringBuilder conf =
-          new StringBuilder()
-              .append("listen: 127.0.0.1:")
-              .append(port)
-              .append("\njetstream {\n  store_dir: \"")
-              .append(dir.resolve("js"))
-              .append("\"\n}\n");
-      if (options.maxPayload() > 0) {
-        conf.append("max_payload: ").append(options.maxPayload()).append('\n');
-      }
-      Files.writeString(config, conf.toString());
+      String conf =
+          "listen: 127.0.0.1:"
+              + port
+              + "\njetstream {\n  store_dir: \""
+              + dir.resolve("js")
+              + "\"\n}\n"
+              + extraConfig;
+      Files.writeString(config, conf);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -43,6 +43,10 @@ final class SharedServers {
     return pg;
   }
 
+  static synchronized boolean natsResolved() {
+    return natsUrl != null;
+  }
+
   static synchronized String nats() {
     if (natsUrl == null) {
       natsUrl = findNats();

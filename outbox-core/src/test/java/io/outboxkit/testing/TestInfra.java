@@ -84,6 +84,13 @@ public final class TestInfra implements BeforeAllCallback, AfterAllCallback {
     if (nats != null) {
       deleteStreams(nats);
       nats.close();
+    } else if (SharedServers.natsResolved()) {
+      // The class may have used NATS through processes of its own (a relay): clean up its streams.
+      try (Connection c = connect(natsUrl())) {
+        deleteStreams(c);
+      } catch (RuntimeException e) {
+        // best effort
+      }
     }
     dropDatabase();
   }
@@ -218,6 +225,13 @@ public final class TestInfra implements BeforeAllCallback, AfterAllCallback {
 
   public NatsProcess privateNats() {
     return privateNats(NatsProcess.options());
+  }
+
+  /** A private JetStream cluster of {@code size} nodes on loopback; closed after the class. */
+  public NatsCluster privateNatsCluster(int size) {
+    NatsCluster cluster = NatsCluster.launch(size);
+    closeAfterClass.add(cluster);
+    return cluster;
   }
 
   /** A private PostgreSQL with wal_level=logical, killable and restartable; closed after. */

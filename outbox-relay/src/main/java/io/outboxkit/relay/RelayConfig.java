@@ -78,8 +78,8 @@ record RelayConfig(
   /** The embedded Debezium engine. */
   @ConfigurationProperties("engine")
   record Engine(
-      @Bindable(defaultValue = "4096") int maxBatchSize,
-      @Bindable(defaultValue = "16384") int maxQueueSize,
+      @Bindable(defaultValue = "2048") int maxBatchSize,
+      @Bindable(defaultValue = "8192") int maxQueueSize,
       @Bindable(defaultValue = "5ms") Duration pollInterval,
       @Bindable(defaultValue = "1s") Duration heartbeatInterval,
       @Bindable(defaultValue = "1s") Duration restartBackoff,

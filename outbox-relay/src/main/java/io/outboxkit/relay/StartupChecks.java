@@ -156,7 +156,7 @@ final class StartupChecks {
           "CREATE PUBLICATION "
               + pub
               + " FOR TABLE "
-              + String.join(", ", wanted)
+              + String.join(", ", withColumns(c, wanted))
               + " WITH (publish = 'insert')";
       try (Statement s = c.createStatement()) {
         s.execute(sql);
@@ -195,7 +195,8 @@ final class StartupChecks {
     }
     List<String> missing = wanted.stream().filter(t -> !present.contains(t)).toList();
     if (!missing.isEmpty()) {
-      String sql = "ALTER PUBLICATION " + pub + " ADD TABLE " + String.join(", ", missing);
+      String sql =
+          "ALTER PUBLICATION " + pub + " ADD TABLE " + String.join(", ", withColumns(c, missing));
       if (!create) {
         throw RelayException.fatal(
             "publication " + pub + " does not include " + missing + ": run " + sql + ";");
@@ -224,6 +225,19 @@ final class StartupChecks {
           pub,
           extra);
     }
+  }
+
+  /**
+   * On PostgreSQL 15 and later, a publication names the columns it sends: the relay's six, not
+   * {@code created_at} or columns a user added, so the server does not send them and Debezium does
+   * not decode them.
+   */
+  private static List<String> withColumns(Connection c, List<String> tables) throws SQLException {
+    if (c.getMetaData().getDatabaseMajorVersion() < 15) {
+      return tables;
+    }
+    String columns = " (" + String.join(", ", new java.util.TreeSet<>(COLUMNS.keySet())) + ")";
+    return tables.stream().map(t -> t + columns).toList();
   }
 
   private void stateTables() {

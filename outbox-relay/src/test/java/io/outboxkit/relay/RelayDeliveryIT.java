@@ -23,6 +23,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class RelayDeliveryIT {
   @RegisterExtension static final TestInfra infra = new TestInfra();
 
+  static final String SECRET = "s3cr3t-Pa55word-never-logged";
   static RelayProcess relay;
   static String stream;
 
@@ -30,10 +31,9 @@ class RelayDeliveryIT {
   static void start() {
     OutboxSchema.migrateOutbox(infra.dataSource(), TableName.DEFAULT_OUTBOX);
     stream = infra.streamName();
-    relay =
-        new RelayProcess(RelayProcess.env(infra, infra.natsUrl(), stream))
-            .start()
-            .awaitStreaming(Duration.ofSeconds(60));
+    java.util.Map<String, String> env = RelayProcess.env(infra, infra.natsUrl(), stream);
+    env.put("OUTBOXKIT_RELAY_DATABASE_PASSWORD", SECRET); // trust auth accepts any password
+    relay = new RelayProcess(env).start().awaitStreaming(Duration.ofSeconds(60));
   }
 
   @AfterAll
@@ -103,6 +103,17 @@ class RelayDeliveryIT {
     assertThat(Long.parseLong(s.header(OutboxHeaders.COMMIT_TIME)))
         .isCloseTo(
             System.currentTimeMillis() * 1000, org.assertj.core.data.Offset.offset(120_000_000L));
+  }
+
+  @Test
+  void logsAreQuietAndHoldNoSecrets() {
+    String log = relay.log();
+    assertThat(log).doesNotContain(SECRET);
+    // Debezium's start-up configuration dump stays at WARN and below the relay's INFO lines.
+    assertThat(log)
+        .doesNotContain("connector.class =")
+        .doesNotContain("PostgresConnectorConfig values");
+    assertThat(log.lines().filter(l -> l.contains(" INFO ")).count()).isLessThan(30);
   }
 
   private static StreamContents.Stored awaitMessage(Connection nc, String id) {
