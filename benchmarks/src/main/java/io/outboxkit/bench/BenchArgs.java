@@ -55,31 +55,6 @@ final class BenchArgs {
   private BenchArgs() {}
 
   static BenchConfig parse(String... args) {
-    Map<String, List<String>> opts = new LinkedHashMap<>();
-    Set<String> flags =
-        Set.of("--smoke", "--with-peer", "--no-checkpoint", "--help", "-h", "--no-build");
-    for (int i = 0; i < args.length; i++) {
-      String a = args[i];
-      if (flags.contains(a)) {
-        opts.computeIfAbsent(a, k -> new ArrayList<>()).add("true");
-      } else if (a.startsWith("--")) {
-        String key = a;
-        String value;
-        int eq = a.indexOf('=');
-        if (eq > 0 && !a.startsWith("--relay-env")) {
-          key = a.substring(0, eq);
-          value = a.substring(eq + 1);
-        } else {
-          if (i + 1 >= args.length) {
-            throw new IllegalArgumentException(a + " needs a value (see --help)");
-          }
-          value = args[++i];
-        }
-        opts.computeIfAbsent(key, k -> new ArrayList<>()).add(value);
-      } else {
-        throw new IllegalArgumentException("unexpected argument '" + a + "' (see --help)");
-      }
-    }
     Set<String> known =
         Set.of(
             "--smoke",
@@ -112,9 +87,34 @@ final class BenchArgs {
             "--repo",
             "--stall-seconds",
             "--max-minutes");
-    for (String k : opts.keySet()) {
-      if (!known.contains(k)) {
-        throw new IllegalArgumentException("unknown option " + k + " (see --help)");
+    Map<String, List<String>> opts = new LinkedHashMap<>();
+    Set<String> flags =
+        Set.of("--smoke", "--with-peer", "--no-checkpoint", "--help", "-h", "--no-build");
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
+      if (flags.contains(a)) {
+        opts.computeIfAbsent(a, k -> new ArrayList<>()).add("true");
+      } else if (a.startsWith("--")) {
+        String key = a;
+        String value;
+        int eq = a.indexOf('=');
+        if (eq > 0) {
+          key = a.substring(0, eq);
+        }
+        if (!known.contains(key)) {
+          throw new IllegalArgumentException("unknown option " + key + " (see --help)");
+        }
+        if (eq > 0) {
+          value = a.substring(eq + 1);
+        } else {
+          if (i + 1 >= args.length) {
+            throw new IllegalArgumentException(a + " needs a value (see --help)");
+          }
+          value = args[++i];
+        }
+        opts.computeIfAbsent(key, k -> new ArrayList<>()).add(value);
+      } else {
+        throw new IllegalArgumentException("unexpected argument '" + a + "' (see --help)");
       }
     }
     if (opts.containsKey("--help") || opts.containsKey("-h")) {
