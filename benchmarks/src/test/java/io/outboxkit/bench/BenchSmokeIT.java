@@ -1,0 +1,90 @@
+package io.outboxkit.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.outboxkit.testing.TestInfra;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The harness in {@code --smoke} mode against the test fixture's PostgreSQL and NATS, so that it
+ * cannot rot: it must complete and produce a table with every expected row. No figure is checked
+ * (timings on a shared CI machine mean nothing).
+ */
+class BenchSmokeIT {
+  @RegisterExtension static final TestInfra infra = new TestInfra();
+
+  @Test
+  void smokeRunFillsEveryRow(@TempDir Path results) throws Exception {
+    Path repo = Path.of("..").toAbsolutePath().normalize();
+    List<String> args =
+        List.of(
+            "--smoke",
+            "--repo",
+            repo.toString(),
+            "--pg-host",
+            infra.pgHost(),
+            "--pg-port",
+            Integer.toString(infra.pgPort()),
+            "--pg-user",
+            infra.pgUser(),
+            "--pg-password",
+            infra.pgPassword(),
+            "--database",
+            infra.database(),
+            "--nats",
+            infra.natsUrl(),
+            "--results",
+            results.toString());
+    BenchConfig cfg = BenchArgs.parse(args.toArray(String[]::new));
+    assertThat(cfg.relayJar())
+        .as("the relay jar (built by the reactor before this module)")
+        .isRegularFile();
+    Cleanup cleanup = new Cleanup();
+    Bench.Outcome outcome;
+    try {
+      outcome = new Bench(cfg, cleanup, args).run();
+    } finally {
+      cleanup.runAll();
+    }
+
+    List<String> missing = new ArrayList<>();
+    for (Rows.Row row : outcome.results().rows()) {
+      Side side = row.raw() ? Side.RAW : Side.OUTBOXKIT;
+      if (outcome.results().stat(row, side) == null) {
+        missing.add(row.id() + " " + outcome.results().errors(row.id(), side));
+      }
+    }
+    assertThat(missing).as("rows without a figure").isEmpty();
+    assertThat(outcome.results().rows())
+        .extracting(Rows.Row::id)
+        .contains(
+            "raw.pg_single",
+            "raw.pg_batch",
+            "raw.js",
+            "batched.rate",
+            "drain.rate",
+            "single.relayed",
+            "single.lag_p99",
+            "lat1000.ack_p99",
+            "lat5000.applied_max",
+            "rss.peak_mb",
+            "start.ready_ms");
+
+    assertThat(outcome.files()).hasSize(2).allSatisfy(f -> assertThat(f).isRegularFile());
+    JsonNode json = new ObjectMapper().readTree(outcome.files().get(0).toFile());
+    assertThat(json.get("rows")).hasSize(outcome.results().rows().size());
+    String md = Files.readString(outcome.files().get(1));
+    for (Rows.Row row : outcome.results().rows()) {
+      assertThat(md).contains(row.label());
+    }
+    assertThat(outcome.report().text()).contains("outboxkit", "raw limit");
+  }
+}

@@ -1,0 +1,87 @@
+package io.outboxkit.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class HarnessPartsTest {
+
+  @Test
+  void readsTheCommitClockFromBothPayloadRenderings() {
+    // json_build_object(...)::text for outboxkit's bytea, jsonb text for the peer
+    byte[] json =
+        "{\"ts\" : 1764167463123456, \"n\" : 7, \"note\" : \"xx\"}"
+            .getBytes(StandardCharsets.UTF_8);
+    byte[] jsonb =
+        "{\"n\": 7, \"ts\": 1764167463123456, \"note\": \"xx\"}".getBytes(StandardCharsets.UTF_8);
+    assertThat(CommitClock.payloadTs(json)).isEqualTo(1764167463123456L);
+    assertThat(CommitClock.payloadTs(jsonb)).isEqualTo(1764167463123456L);
+    assertThat(CommitClock.payloadTs("{\"n\": 1}".getBytes(StandardCharsets.UTF_8))).isEqualTo(-1);
+    assertThat(CommitClock.HEADER.commitMicros("42", json)).isEqualTo(42);
+    assertThat(CommitClock.HEADER.commitMicros((String) null, json)).isEqualTo(-1);
+  }
+
+  @Test
+  void recognisesWhatAHarnessMadeByItsPid() {
+    Names n = new Names(4242);
+    for (String name :
+        List.of(
+            n.database(),
+            n.peerDatabase(2),
+            n.schema("k", 1),
+            n.schema("raw", 3),
+            n.slot(1),
+            n.stream("p", 2))) {
+      assertThat(Names.ownerPid(name)).as(name).isEqualTo(4242);
+    }
+    assertThat(Names.ownerPid("postgres")).isEqualTo(-1);
+    assertThat(Names.ownerPid("t3a0ec830ba8_slot")).isEqualTo(-1);
+    assertThat(Names.orphaned(Names.ofThisProcess().database())).isFalse();
+  }
+
+  @Test
+  void mediansSpreadAndNoise() {
+    BenchConfig cfg = BenchArgs.parse("--smoke", "--relay-jar", "/nonexistent.jar");
+    Results r = new Results(Rows.of(cfg));
+    r.put(1, "batched.rate", Side.OUTBOXKIT, 100);
+    r.put(2, "batched.rate", Side.OUTBOXKIT, 130);
+    r.put(3, "batched.rate", Side.OUTBOXKIT, 110);
+    Results.Stat s = r.stat("batched.rate", Side.OUTBOXKIT);
+    assertThat(s.median()).isEqualTo(110);
+    assertThat(s.spread()).isCloseTo(30.0 / 110, org.assertj.core.data.Offset.offset(1e-9));
+    assertThat(s.noisy()).isTrue();
+    r.put(1, "raw.pg_batch", Side.RAW, 500);
+    r.put(1, "raw.js", Side.RAW, 300);
+    Rows.Row batched =
+        r.rows().stream().filter(x -> x.id().equals("batched.rate")).findFirst().orElseThrow();
+    assertThat(r.rawLimit(batched)).isEqualTo(300);
+    assertThat(new Report(r, false, java.util.Map.of()).text()).contains("110 ~", "0.37×");
+  }
+
+  @Test
+  void refusesServersOffLoopbackAndUnknownOptions() {
+    assertThatThrownBy(() -> BenchArgs.parse("--pg-host", "10.0.0.5"))
+        .hasMessageContaining("loopback");
+    assertThatThrownBy(() -> BenchArgs.parse("--nats", "nats://db.example:4222"))
+        .hasMessageContaining("loopback");
+    assertThatThrownBy(() -> BenchArgs.parse("--frobnicate")).hasMessageContaining("unknown");
+    assertThatThrownBy(() -> BenchArgs.parse("--only", "everything"))
+        .hasMessageContaining("raw, start, batched");
+    assertThatThrownBy(() -> BenchArgs.parse("--smoke", "--with-peer"))
+        .hasMessageContaining("--smoke never runs the peer");
+  }
+
+  @Test
+  void smokeRowsHaveNoPeerAndOnlyRawSkipsTheRelays() {
+    BenchConfig smoke = BenchArgs.parse("--smoke");
+    assertThat(Rows.of(smoke)).noneMatch(Rows.Row::peer);
+    BenchConfig raw = BenchArgs.parse("--only", "raw");
+    assertThat(raw.runsRelays()).isFalse();
+    assertThat(Rows.of(raw)).allMatch(Rows.Row::raw).hasSize(3);
+    BenchConfig peer = BenchArgs.parse("--with-peer");
+    assertThat(Rows.of(peer)).extracting(Rows.Row::id).contains("lat1000d.ack_p99");
+  }
+}
