@@ -117,6 +117,19 @@ public final class NatsProcess implements AutoCloseable {
         });
   }
 
+  /** Changes max_payload for the next {@link #start()}; the server must be stopped. */
+  public synchronized void maxPayloadOnNextStart(long bytes) {
+    if (isRunning()) {
+      throw new IllegalStateException("stop the server before changing its configuration");
+    }
+    try {
+      String conf = Files.readString(config).replaceAll("(?m)^max_payload: .*\\n", "");
+      Files.writeString(config, conf + "max_payload: " + bytes + "\n");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   /** SIGTERM and wait: a graceful stop. */
   public synchronized void stop() {
     end(false);

@@ -216,12 +216,48 @@ final class JetStreamPublisher implements AutoCloseable {
   }
 
   /**
+   * The batch was converted for another {@code max_payload} than the server's, now that the relay
+   * (re)connected: it must be converted again, so that what is too large is dead-lettered.
+   */
+  static final class MaxPayloadChanged extends Exception {
+    private static final long serialVersionUID = 1L;
+    final long maxPayload;
+
+    MaxPayloadChanged(long maxPayload) {
+      super("the server's max_payload is now " + maxPayload + " bytes", null, false, false);
+      this.maxPayload = maxPayload;
+    }
+  }
+
+  /**
+   * Connects (retrying with backoff until NATS answers, or the relay stops) and returns the
+   * server's {@code max_payload}.
+   */
+  long connectedMaxPayload() throws InterruptedException {
+    long backoff = config.retryBackoff().toNanos();
+    while (true) {
+      if (closed || Thread.currentThread().isInterrupted()) {
+        throw new InterruptedException("relay stopping");
+      }
+      try {
+        return connect().getMaxPayload();
+      } catch (RelayException e) {
+        metrics.retry();
+        log.warn("{}; retrying in {} ms", e.getMessage(), TimeUnit.NANOSECONDS.toMillis(backoff));
+        TimeUnit.NANOSECONDS.sleep(backoff);
+        backoff = Math.min(backoff * 2, config.retryBackoffMax().toNanos());
+      }
+    }
+  }
+
+  /**
    * Publishes every message and returns when all are acknowledged; retries failed or timed-out ones
    * with backoff, forever, until {@link #close()}.
    *
    * @throws InterruptedException when the relay is stopping; then nothing is known to be acked
    */
-  void publishAll(List<OutboundMessage> batch) throws InterruptedException {
+  void publishAll(List<OutboundMessage> batch, long convertedFor)
+      throws InterruptedException, MaxPayloadChanged {
     int n = batch.size();
     boolean[] acked = new boolean[n];
     long backoff = config.retryBackoff().toNanos();
@@ -231,7 +267,10 @@ final class JetStreamPublisher implements AutoCloseable {
       }
       Throwable failure;
       try {
-        connect();
+        long limit = connect().getMaxPayload();
+        if (limit != convertedFor) {
+          throw new MaxPayloadChanged(limit);
+        }
         failure = attempt(batch, acked);
       } catch (RelayException e) {
         failure = e;

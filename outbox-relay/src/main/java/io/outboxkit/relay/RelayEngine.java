@@ -111,24 +111,25 @@ final class RelayEngine
     metrics.batch(records.size());
     long marker = stopMarkerLsn;
     long maxPayload = publisher.maxPayload();
-    int end = records.size();
-    boolean reachedMarker = false;
-    List<OutboundMessage> out = new ArrayList<>(records.size());
-    for (int i = 0; i < end; i++) {
-      SourceRecord record = records.get(i).value();
-      RowConverter.Result r = converter.convert(record, maxPayload);
-      if (r instanceof RowConverter.Publish p) {
-        out.add(p.message());
-      } else if (((RowConverter.Skip) r).heartbeat()) {
-        metrics.heartbeat();
-        if (CommitBoundary.lsn(record.sourceOffset()) >= marker) {
-          end = i + 1; // publish nothing after the stop marker
-          reachedMarker = true;
-        }
+    int end;
+    while (true) {
+      List<OutboundMessage> out = new ArrayList<>(records.size());
+      end = convert(records, maxPayload, marker, out);
+      if (out.isEmpty()) {
+        break;
       }
-    }
-    if (!out.isEmpty()) {
-      publisher.publishAll(out);
+      long serverLimit = publisher.connectedMaxPayload();
+      if (serverLimit != maxPayload) {
+        maxPayload =
+            serverLimit; // convert again: what is too large for this server is dead-lettered
+        continue;
+      }
+      try {
+        publisher.publishAll(out, maxPayload);
+      } catch (JetStreamPublisher.MaxPayloadChanged e) {
+        maxPayload = e.maxPayload;
+        continue;
+      }
       for (OutboundMessage m : out) {
         if (m.deadLetterKind() != null) {
           metrics.deadLetter(m.deadLetterKind());
@@ -136,6 +137,7 @@ final class RelayEngine
               "outbox event {} dead-lettered to {}: {}", m.id(), m.subject(), m.deadLetterReason());
         }
       }
+      break;
     }
     for (int i = 0; i < end; i++) {
       ChangeEvent<SourceRecord, SourceRecord> event = records.get(i);
@@ -144,10 +146,42 @@ final class RelayEngine
       }
     }
     committer.markBatchFinished();
+    boolean reachedMarker = end > 0 && isMarker(records.get(end - 1).value(), marker);
     if (reachedMarker) {
       log.info("drained up to the stop marker; offset stored");
       drained.countDown();
     }
+  }
+
+  /**
+   * Converts the records up to the stop marker into {@code out}; returns how many records that
+   * covers (all of them, or up to and including the marker).
+   */
+  private int convert(
+      List<ChangeEvent<SourceRecord, SourceRecord>> records,
+      long maxPayload,
+      long marker,
+      List<OutboundMessage> out) {
+    for (int i = 0; i < records.size(); i++) {
+      SourceRecord record = records.get(i).value();
+      RowConverter.Result r = converter.convert(record, maxPayload);
+      if (r instanceof RowConverter.Publish p) {
+        out.add(p.message());
+      } else if (((RowConverter.Skip) r).heartbeat()) {
+        metrics.heartbeat();
+        if (isMarker(record, marker)) {
+          return i + 1; // publish nothing after the stop marker
+        }
+      }
+    }
+    return records.size();
+  }
+
+  private boolean isMarker(SourceRecord record, long marker) {
+    return marker != Long.MAX_VALUE
+        && CommitBoundary.lsn(record.sourceOffset()) >= marker
+        && converter.convert(record, Long.MAX_VALUE) instanceof RowConverter.Skip s
+        && s.heartbeat();
   }
 
   /**

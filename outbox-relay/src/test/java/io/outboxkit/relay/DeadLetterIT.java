@@ -137,4 +137,46 @@ class DeadLetterIT {
       assertThat(List.copyOf(byId.keySet())).hasSize(6);
     }
   }
+
+  @Test
+  void aServerThatComesBackWithASmallerMaxPayloadGetsTheLargeEventDeadLettered() throws Exception {
+    OutboxSchema.migrateOutbox(infra.dataSource(), TableName.DEFAULT_OUTBOX);
+    NatsProcess nats = infra.privateNats();
+    String stream = infra.streamName() + "_SHRUNK";
+    java.util.Map<String, String> env =
+        RelayProcess.env(
+            infra.pgHost(),
+            infra.pgPort(),
+            infra.database(),
+            infra.pgUser(),
+            infra.pgPassword(),
+            nats.url(),
+            stream,
+            infra.prefix() + "s");
+    try (RelayProcess relay = new RelayProcess(env).start()) {
+      relay.awaitStreaming(Duration.ofSeconds(60));
+      nats.stop();
+      nats.maxPayloadOnNextStart(32 * 1024);
+      infra
+          .jdbi()
+          .useHandle(
+              h ->
+                  h.execute(
+                      "INSERT INTO public.outbox (id, aggregate_type, aggregate_id, event_type,"
+                          + " payload) VALUES ('01900000-0000-7000-8000-0000000000a1', 'meter',"
+                          + " 'a-1', 'Huge', ?), ('01900000-0000-7000-8000-0000000000a2', 'meter',"
+                          + " 'a-1', 'Small', ?)",
+                      new byte[64 * 1024],
+                      new byte[] {'{', '}'}));
+      nats.start();
+      try (Connection nc = TestInfra.connect(nats.url())) {
+        StreamContents.awaitCount(nc, stream, 2, Duration.ofSeconds(60));
+        List<StreamContents.Stored> stored = StreamContents.readAll(nc, stream);
+        assertThat(stored.get(0).msgId()).isEqualTo("dlq-01900000-0000-7000-8000-0000000000a1");
+        assertThat(stored.get(0).header(OutboxHeaders.ERROR))
+            .contains("max_payload of 32768 bytes");
+        assertThat(stored.get(1).msgId()).isEqualTo("01900000-0000-7000-8000-0000000000a2");
+      }
+    }
+  }
 }
