@@ -81,29 +81,21 @@ final class ApplyProbe implements AutoCloseable {
 
   /** Waits until {@code n} events were applied; fails after {@code stall} without progress. */
   void await(long n, Duration stall, Duration max, String what) {
-    long start = System.nanoTime();
-    long lastChange = start;
-    long last = -1;
-    while (count.get() < n) {
-      long now = System.nanoTime();
-      long c = count.get();
-      if (c != last) {
-        last = c;
-        lastChange = now;
-      }
-      if (now - lastChange > stall.toNanos() || now - start > max.toNanos()) {
-        throw new BenchException(
+    Clock.awaitProgress(
+        count::get,
+        n,
+        stall,
+        max,
+        10,
+        (c, idle) ->
             what
                 + ": the consumers applied "
                 + c
                 + " of "
                 + n
                 + " events; no progress for "
-                + (now - lastChange) / 1_000_000_000
+                + idle
                 + " s");
-      }
-      Clock.sleep(10);
-    }
   }
 
   /** Events applied per second, first to last applied event. */

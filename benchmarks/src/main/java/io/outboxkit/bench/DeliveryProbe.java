@@ -80,29 +80,21 @@ final class DeliveryProbe implements AutoCloseable {
 
   /** Waits until {@code n} events arrived; fails after {@code stall} without progress. */
   void await(long n, Duration stall, Duration max, String what) {
-    long start = System.nanoTime();
-    long lastChange = start;
-    long last = -1;
-    while (count < n) {
-      long now = System.nanoTime();
-      long c = count;
-      if (c != last) {
-        last = c;
-        lastChange = now;
-      }
-      if (now - lastChange > stall.toNanos() || now - start > max.toNanos()) {
-        throw new BenchException(
+    Clock.awaitProgress(
+        () -> count,
+        n,
+        stall,
+        max,
+        10,
+        (c, idle) ->
             what
                 + ": the subscriber received "
                 + c
                 + " of "
                 + n
                 + " events; no progress for "
-                + (now - lastChange) / 1_000_000_000
+                + idle
                 + " s");
-      }
-      Clock.sleep(10);
-    }
     if (missingCommitTime > 0) {
       throw new BenchException(
           what + ": " + missingCommitTime + " events carried no commit time (" + clock + ")");

@@ -42,39 +42,30 @@ final class StreamWatch {
       long target,
       Duration stall,
       Duration max) {
-    long start = System.nanoTime();
-    long lastChange = start;
-    long last = -1;
-    while (true) {
-      long n = count(jsm, stream, subject);
-      if (n >= target) {
-        try {
-          long stored = Clock.micros(jsm.getLastMessage(stream, subject).getTime());
-          return new Completion(n, stored);
-        } catch (IOException | JetStreamApiException e) {
-          throw new BenchException("last message of " + subject + ": " + e.getMessage(), e);
-        }
-      }
-      long now = System.nanoTime();
-      if (n != last) {
-        last = n;
-        lastChange = now;
-      }
-      if (now - lastChange > stall.toNanos() || now - start > max.toNanos()) {
-        throw new BenchException(
-            "stream "
-                + stream
-                + " holds "
-                + n
-                + " of "
-                + target
-                + " messages on "
-                + subject
-                + "; no progress for "
-                + (now - lastChange) / 1_000_000_000
-                + " s: the relay under test fell over or stalled (see its log)");
-      }
-      Clock.sleep(20);
+    long n =
+        Clock.awaitProgress(
+            () -> count(jsm, stream, subject),
+            target,
+            stall,
+            max,
+            20,
+            (reached, idle) ->
+                "stream "
+                    + stream
+                    + " holds "
+                    + reached
+                    + " of "
+                    + target
+                    + " messages on "
+                    + subject
+                    + "; no progress for "
+                    + idle
+                    + " s: the relay under test fell over or stalled (see its log)");
+    try {
+      long stored = Clock.micros(jsm.getLastMessage(stream, subject).getTime());
+      return new Completion(n, stored);
+    } catch (IOException | JetStreamApiException e) {
+      throw new BenchException("last message of " + subject + ": " + e.getMessage(), e);
     }
   }
 }

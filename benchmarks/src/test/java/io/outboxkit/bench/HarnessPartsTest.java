@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 class HarnessPartsTest {
@@ -22,6 +24,27 @@ class HarnessPartsTest {
     assertThat(CommitClock.payloadTs("{\"n\": 1}".getBytes(StandardCharsets.UTF_8))).isEqualTo(-1);
     assertThat(CommitClock.HEADER.commitMicros("42", json)).isEqualTo(42);
     assertThat(CommitClock.HEADER.commitMicros((String) null, json)).isEqualTo(-1);
+  }
+
+  @Test
+  void aWaitEndsAtTheTargetAndFailsWhenProgressStops() {
+    AtomicLong n = new AtomicLong();
+    long reached =
+        Clock.awaitProgress(
+            n::incrementAndGet, 5, Duration.ofSeconds(30), Duration.ofSeconds(60), 1, (c, s) -> "");
+    assertThat(reached).isEqualTo(5);
+
+    assertThatThrownBy(
+            () ->
+                Clock.awaitProgress(
+                    () -> 3,
+                    5,
+                    Duration.ofMillis(50),
+                    Duration.ofSeconds(60),
+                    5,
+                    (c, s) -> "stuck at " + c + " of 5"))
+        .isInstanceOf(BenchException.class)
+        .hasMessage("stuck at 3 of 5");
   }
 
   @Test

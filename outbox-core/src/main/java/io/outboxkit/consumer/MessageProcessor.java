@@ -91,13 +91,7 @@ final class MessageProcessor {
                           .bind(1, event.id())
                           .execute();
                   if (inserted == 1) {
-                    if (log.isTraceEnabled()) {
-                      log.trace(
-                          "outbox consumer '{}' handles {} payload {}",
-                          settings.name(),
-                          event,
-                          event.payloadAsString());
-                    }
+                    traceHandling(event);
                     settings.handler().handle(handle, event);
                     applied[i] = true;
                   }
@@ -157,13 +151,7 @@ final class MessageProcessor {
       return;
     }
     InboundEvent event = event(message, meta, headers, id);
-    if (log.isTraceEnabled()) {
-      log.trace(
-          "outbox consumer '{}' handles {} payload {}",
-          settings.name(),
-          event,
-          event.payloadAsString());
-    }
+    traceHandling(event);
     long start = System.nanoTime();
     boolean[] handlerCalled = {false};
     boolean applied;
@@ -323,6 +311,17 @@ final class MessageProcessor {
         kind,
         reason,
         cause);
+  }
+
+  /** Payloads are logged at TRACE only. */
+  private void traceHandling(InboundEvent event) {
+    if (log.isTraceEnabled()) {
+      log.trace(
+          "outbox consumer '{}' handles {} payload {}",
+          settings.name(),
+          event,
+          event.payloadAsString());
+    }
   }
 
   private void ack(Message message, String id) {

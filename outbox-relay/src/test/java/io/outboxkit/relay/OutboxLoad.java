@@ -18,6 +18,9 @@ import org.postgresql.PGConnection;
  * and one large transaction. Each method returns the ids it committed, in commit order.
  */
 final class OutboxLoad {
+  private static final String INSERT_ONE =
+      "INSERT INTO public.outbox (id, aggregate_type, aggregate_id, event_type, payload)"
+          + " VALUES (?, 'meter', ?, 'ReadingRecorded', ?)";
   private final DataSource ds;
 
   /** Ids of the operation in progress: when it fails, they may or may not have committed. */
@@ -46,10 +49,7 @@ final class OutboxLoad {
   List<String> singleRows(int n, int offset) throws SQLException {
     List<String> ids = new ArrayList<>(n);
     try (Connection c = ds.getConnection();
-        PreparedStatement ps =
-            c.prepareStatement(
-                "INSERT INTO public.outbox (id, aggregate_type, aggregate_id, event_type, payload)"
-                    + " VALUES (?, 'meter', ?, 'ReadingRecorded', ?)")) {
+        PreparedStatement ps = c.prepareStatement(INSERT_ONE)) {
       c.setAutoCommit(true);
       for (int i = 0; i < n; i++) {
         UUID id = UuidV7.next();
@@ -123,10 +123,7 @@ final class OutboxLoad {
   List<String> oneTransaction(int n, int offset) throws SQLException {
     List<String> ids = new ArrayList<>(n);
     try (Connection c = ds.getConnection();
-        PreparedStatement ps =
-            c.prepareStatement(
-                "INSERT INTO public.outbox (id, aggregate_type, aggregate_id, event_type, payload)"
-                    + " VALUES (?, 'meter', ?, 'ReadingRecorded', ?)")) {
+        PreparedStatement ps = c.prepareStatement(INSERT_ONE)) {
       c.setAutoCommit(false);
       for (int i = 0; i < n; i++) {
         UUID id = UuidV7.next();

@@ -148,15 +148,18 @@ final class RelayProcess implements AutoCloseable {
         });
   }
 
+  private HttpResponse<String> get(String path) throws IOException, InterruptedException {
+    return HTTP.send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+            .timeout(Duration.ofSeconds(2))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
   /** The readiness JSON, or null when the HTTP server does not answer. */
   String health() {
     try {
-      HttpResponse<String> r =
-          HTTP.send(
-              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health/readiness"))
-                  .timeout(Duration.ofSeconds(2))
-                  .build(),
-              HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> r = get("/health/readiness");
       return r.statusCode() + " " + r.body();
     } catch (IOException e) {
       return null;
@@ -169,12 +172,7 @@ final class RelayProcess implements AutoCloseable {
   /** A Prometheus metric's value (first series), or NaN. */
   double metric(String name) {
     try {
-      HttpResponse<String> r =
-          HTTP.send(
-              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/prometheus"))
-                  .timeout(Duration.ofSeconds(2))
-                  .build(),
-              HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> r = get("/prometheus");
       for (String line : r.body().split("\n")) {
         if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
           return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
@@ -192,12 +190,7 @@ final class RelayProcess implements AutoCloseable {
   /** The relay's own meters, as Prometheus text lines (for failure messages). */
   String metrics() {
     try {
-      HttpResponse<String> r =
-          HTTP.send(
-              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/prometheus"))
-                  .timeout(Duration.ofSeconds(2))
-                  .build(),
-              HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> r = get("/prometheus");
       StringBuilder sb = new StringBuilder();
       for (String line : r.body().split("\n")) {
         if (line.startsWith("outboxkit_") && !line.contains("_bucket")) {
