@@ -1,6 +1,8 @@
 /**
  * The shared test fixture: {@link io.outboxkit.testing.TestInfra} gives every integration test a
  * real PostgreSQL and a real NATS JetStream; {@link io.outboxkit.testing.NatsProcess} and {@link
- * io.outboxkit.testing.PostgresProcess} are private servers a test may kill.
+ * io.outboxkit.testing.PostgresProcess} are private servers a test may kill; {@link
+ * io.outboxkit.testing.JarProcess} runs a module's jar (the relay, a sample app) as a process a
+ * test may kill.
  */
 package io.outboxkit.testing;

@@ -1,22 +1,16 @@
 package io.outboxkit.relay;
 
+import io.outboxkit.testing.JarProcess;
 import io.outboxkit.testing.Ports;
 import io.outboxkit.testing.TestInfra;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * The relay as a real separate process ({@code java -jar target/outbox-relay-*.jar}), configured by
@@ -26,21 +20,15 @@ final class RelayProcess implements AutoCloseable {
   private static final HttpClient HTTP =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
-  private final Map<String, String> env;
   private final int port;
-  private final Path log;
-  private Process process;
+  private final JarProcess jar;
 
   RelayProcess(Map<String, String> env) {
-    this.env = new LinkedHashMap<>(env);
+    Map<String, String> all = new LinkedHashMap<>(env);
     this.port = Ports.free();
-    this.env.put("OUTBOXKIT_RELAY_HTTP_PORT", Integer.toString(port));
-    this.env.put("OUTBOXKIT_RELAY_HTTP_HOST", "127.0.0.1");
-    try {
-      this.log = Files.createTempFile("outboxkit-relay-", ".log");
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    all.put("OUTBOXKIT_RELAY_HTTP_PORT", Integer.toString(port));
+    all.put("OUTBOXKIT_RELAY_HTTP_HOST", "127.0.0.1");
+    this.jar = new JarProcess("outbox-relay", all);
   }
 
   /** Settings for a relay of the class's own database, the given NATS and stream. */
@@ -93,38 +81,8 @@ final class RelayProcess implements AutoCloseable {
     return env;
   }
 
-  static Path jar() {
-    Path target = Path.of("target");
-    try (Stream<Path> files = Files.list(target)) {
-      return files
-          .filter(p -> p.getFileName().toString().matches("outbox-relay-.*\\.jar"))
-          .filter(p -> !p.getFileName().toString().contains("original"))
-          .findFirst()
-          .orElseThrow(
-              () -> new IllegalStateException("no relay jar in target/: run mvn package first"));
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
   RelayProcess start() {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.add("-Xmx256m");
-    cmd.add("-XX:+UseSerialGC");
-    cmd.add("-XX:TieredStopAtLevel=1");
-    cmd.add("-jar");
-    cmd.add(jar().toAbsolutePath().toString());
-    ProcessBuilder pb =
-        new ProcessBuilder(cmd)
-            .redirectErrorStream(true)
-            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-    pb.environment().putAll(env);
-    try {
-      process = pb.start();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    jar.start();
     return this;
   }
 
@@ -139,10 +97,7 @@ final class RelayProcess implements AutoCloseable {
         "relay state " + state + "; log:\n" + logTail(),
         timeout,
         () -> {
-          if (!process.isAlive()) {
-            throw new IllegalStateException(
-                "relay exited with " + process.exitValue() + "; log:\n" + logTail());
-          }
+          jar.checkAlive();
           String h = health();
           return h != null && h.contains("\"state\":\"" + state + "\"");
         });
@@ -208,59 +163,36 @@ final class RelayProcess implements AutoCloseable {
 
   /** SIGKILL: no shutdown hooks, nothing drained, nothing committed. */
   void kill() {
-    process.destroyForcibly();
-    waitExit(Duration.ofSeconds(30));
+    jar.kill();
   }
 
   /** SIGTERM, then waits for the exit. */
   int stop() {
-    process.destroy();
-    return waitExit(Duration.ofSeconds(60));
+    return jar.terminate(Duration.ofSeconds(60));
   }
 
   int waitExit(Duration timeout) {
-    try {
-      if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-        throw new IllegalStateException(
-            "relay did not exit within " + timeout + "; log:\n" + logTail());
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
-    return process.exitValue();
+    return jar.awaitExit(timeout);
   }
 
   boolean isAlive() {
-    return process != null && process.isAlive();
-  }
-
-  Path logFile() {
-    return log;
+    return jar.isAlive();
   }
 
   String log() {
-    try {
-      return Files.readString(log);
-    } catch (IOException e) {
-      return "";
-    }
+    return jar.log();
   }
 
   String logTail() {
-    String all = log();
-    return all.length() > 6000 ? all.substring(all.length() - 6000) : all;
+    return jar.logTail();
   }
 
+  /** SIGKILL (a relay test never needs a drain at cleanup), then the log file is deleted. */
   @Override
   public void close() {
-    if (process != null && process.isAlive()) {
-      process.destroyForcibly();
-      try {
-        process.waitFor(30, TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
+    if (jar.isAlive()) {
+      jar.kill();
     }
+    jar.close();
   }
 }

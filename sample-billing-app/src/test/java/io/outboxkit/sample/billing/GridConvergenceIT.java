@@ -12,6 +12,7 @@ import io.nats.client.JetStreamManagement;
 import io.nats.client.api.ConsumerInfo;
 import io.nats.client.api.MessageInfo;
 import io.nats.client.impl.NatsMessage;
+import io.outboxkit.testing.JarProcess;
 import io.outboxkit.testing.Ports;
 import io.outboxkit.testing.TestInfra;
 import java.sql.Connection;

@@ -1,6 +1,5 @@
-package io.outboxkit.sample.billing;
+package io.outboxkit.testing;
 
-import io.outboxkit.testing.Ports;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -20,9 +19,18 @@ import java.util.stream.Stream;
 
 /**
  * A module's runnable jar ({@code ../<module>/target/<module>-*.jar}) as a separate process,
- * configured by environment variables, that a test can SIGKILL and start again.
+ * configured by environment variables, that a test can SIGKILL, SIGTERM and start again. Its output
+ * goes to a temporary log file, whose tail is quoted when something goes wrong.
+ *
+ * <pre>{@code
+ * try (JarProcess relay = new JarProcess("outbox-relay", env).start()) {
+ *   relay.awaitHttp(healthUrl, body -> body.contains("STREAMING"), Duration.ofSeconds(90));
+ *   relay.kill(); // a crash
+ *   relay.start();
+ * }
+ * }</pre>
  */
-final class JarProcess implements AutoCloseable {
+public final class JarProcess implements AutoCloseable {
   private static final HttpClient HTTP =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
@@ -32,7 +40,7 @@ final class JarProcess implements AutoCloseable {
   private final Path log;
   private Process process;
 
-  JarProcess(String module, Map<String, String> env, String... args) {
+  public JarProcess(String module, Map<String, String> env, String... args) {
     this.module = module;
     this.env = new LinkedHashMap<>(env);
     this.args = List.of(args);
@@ -43,7 +51,8 @@ final class JarProcess implements AutoCloseable {
     }
   }
 
-  static Path jar(String module) {
+  /** The module's runnable jar, found from any module's directory (the tests' working dir). */
+  public static Path jar(String module) {
     Path target = Path.of("..", module, "target");
     try (Stream<Path> files = Files.list(target)) {
       return files
@@ -58,7 +67,8 @@ final class JarProcess implements AutoCloseable {
     }
   }
 
-  JarProcess start() {
+  /** Starts the jar (again, after {@link #kill()}); output is appended to the same log. */
+  public JarProcess start() {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.addAll(List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-jar"));
@@ -78,22 +88,20 @@ final class JarProcess implements AutoCloseable {
   }
 
   /** Waits until GET {@code url} answers 200 with a body that {@code body} accepts. */
-  JarProcess awaitHttp(String url, Predicate<String> body, Duration timeout) {
+  public JarProcess awaitHttp(String url, Predicate<String> body, Duration timeout) {
     Ports.await(
         module + " at " + url + "; log:\n" + logTail(),
         timeout,
         () -> {
-          if (!process.isAlive()) {
-            throw new IllegalStateException(
-                module + " exited with " + process.exitValue() + "; log:\n" + logTail());
-          }
+          checkAlive();
           String answer = get(url);
           return answer != null && body.test(answer);
         });
     return this;
   }
 
-  static String get(String url) {
+  /** The body of a 200 answer to GET {@code url}; null for any other answer or none. */
+  public static String get(String url) {
     try {
       HttpResponse<String> r =
           HTTP.send(
@@ -108,30 +116,60 @@ final class JarProcess implements AutoCloseable {
     }
   }
 
-  /** Waits for the process to end by itself; its exit code. */
-  int awaitExit(Duration timeout) throws InterruptedException {
-    if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+  /** Throws, quoting the exit code and the log's tail, when the process has ended. */
+  public void checkAlive() {
+    if (!process.isAlive()) {
       throw new IllegalStateException(
-          module + " still runs after " + timeout + "; log:\n" + logTail());
+          module + " exited with " + process.exitValue() + "; log:\n" + logTail());
+    }
+  }
+
+  public boolean isAlive() {
+    return process != null && process.isAlive();
+  }
+
+  /** Waits for the process to end; its exit code. */
+  public int awaitExit(Duration timeout) {
+    try {
+      if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        throw new IllegalStateException(
+            module + " still runs after " + timeout + "; log:\n" + logTail());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while waiting for " + module, e);
     }
     return process.exitValue();
   }
 
-  /** SIGKILL: a crash. */
-  void kill() throws InterruptedException {
+  /** SIGKILL: a crash, no shutdown hooks. Waits until the process is gone. */
+  public void kill() {
     process.destroyForcibly();
-    process.waitFor(30, TimeUnit.SECONDS);
+    awaitExit(Duration.ofSeconds(30));
   }
 
-  String logTail() {
+  /** SIGTERM, then waits for the exit; the exit code. */
+  public int terminate(Duration timeout) {
+    process.destroy();
+    return awaitExit(timeout);
+  }
+
+  /** Everything the process wrote so far. */
+  public String log() {
     try {
-      String all = Files.readString(log);
-      return all.length() > 6000 ? all.substring(all.length() - 6000) : all;
+      return Files.readString(log);
     } catch (IOException e) {
       return "";
     }
   }
 
+  /** The last 6,000 characters of the log, for failure messages. */
+  public String logTail() {
+    String all = log();
+    return all.length() > 6000 ? all.substring(all.length() - 6000) : all;
+  }
+
+  /** SIGTERM, SIGKILL after 30 s; the log file is deleted. */
   @Override
   public void close() {
     if (process != null && process.isAlive()) {
