@@ -88,12 +88,16 @@ public record OutboxEvent(
                 + " use letters, digits and '-'");
       }
     }
+    if (OutboxHeaders.isReserved(name)) {
+      throw new OutboxException(
+          "header name '"
+              + name
+              + "' is reserved: names beginning with Nats- steer JetStream and Outbox- names are"
+              + " set by the relay; use another name, e.g. X-"
+              + name);
+    }
     if (value == null) {
       throw new OutboxException("header '" + name + "' has no value: give it one or leave it out");
-    }
-    if (value.indexOf('\r') >= 0 || value.indexOf('\n') >= 0) {
-      throw new OutboxException(
-          "header '" + name + "' value has a line break, which NATS headers cannot carry");
     }
   }
 }
