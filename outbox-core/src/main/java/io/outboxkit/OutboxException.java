@@ -21,4 +21,21 @@ public class OutboxException extends RuntimeException {
   public OutboxException(String message, Throwable cause) {
     super(message, cause);
   }
+
+  /**
+   * One line for logs and headers: the exception's class and message, with its root cause's when
+   * that differs. The one way outboxkit describes a failure.
+   */
+  public static String describe(Throwable e) {
+    String message = e.getMessage() == null ? "" : ": " + e.getMessage();
+    String text = e.getClass().getSimpleName() + message;
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    if (root != e && root.getMessage() != null && !text.contains(root.getMessage())) {
+      text += " (caused by " + root.getClass().getSimpleName() + ": " + root.getMessage() + ")";
+    }
+    return text;
+  }
 }
