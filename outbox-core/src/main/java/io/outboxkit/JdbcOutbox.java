@@ -15,8 +15,13 @@ import java.util.UUID;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 
-/** The outbox writer: plain JDBC on the caller's connection, one statement per call. */
+/**
+ * The outbox writer: plain JDBC on the caller's connection (a JDBI Handle's or a {@link Connection}
+ * given directly), one statement per call.
+ */
 final class JdbcOutbox implements Outbox {
+  private static final String DUAL_WRITE =
+      "an outbox row committed apart from its business change is a dual write. ";
   private final TableName table;
   private final ObjectMapper mapper;
   private final boolean deleteAfterInsert;
@@ -57,7 +62,25 @@ final class JdbcOutbox implements Outbox {
 
   @Override
   public UUID write(Handle handle, OutboxEvent event) {
-    Connection connection = connectionInTransaction(handle);
+    return insertOne(connectionInTransaction(handle), event);
+  }
+
+  @Override
+  public UUID write(Connection connection, OutboxEvent event) {
+    return insertOne(inTransaction(connection), event);
+  }
+
+  @Override
+  public List<UUID> writeAll(Handle handle, List<OutboxEvent> events) {
+    return insertAll(connectionInTransaction(handle), events);
+  }
+
+  @Override
+  public List<UUID> writeAll(Connection connection, List<OutboxEvent> events) {
+    return insertAll(inTransaction(connection), events);
+  }
+
+  private UUID insertOne(Connection connection, OutboxEvent event) {
     UUID id = UuidV7.next();
     Row row = row(event);
     try (PreparedStatement ps = connection.prepareStatement(insertOne)) {
@@ -77,15 +100,13 @@ final class JdbcOutbox implements Outbox {
     return id;
   }
 
-  @Override
-  public List<UUID> writeAll(Handle handle, List<OutboxEvent> events) {
+  private List<UUID> insertAll(Connection connection, List<OutboxEvent> events) {
     if (events.isEmpty()) {
       return List.of();
     }
     if (events.size() == 1) {
-      return List.of(write(handle, events.get(0)));
+      return List.of(insertOne(connection, events.get(0)));
     }
-    Connection connection = connectionInTransaction(handle);
     int n = events.size();
     UUID[] ids = new UUID[n];
     String[] aggregateTypes = new String[n];
@@ -193,11 +214,38 @@ final class JdbcOutbox implements Outbox {
     }
     if (!handle.isInTransaction()) {
       throw new OutboxException(
-          "the handle is not in a transaction: an outbox row committed apart from its business"
-              + " change is a dual write. Write inside jdbi.useTransaction(handle -> ...) or"
-              + " handle.begin() ... handle.commit()");
+          "the handle is not in a transaction: "
+              + DUAL_WRITE
+              + "Write inside jdbi.useTransaction(handle -> ...) or handle.begin() ..."
+              + " handle.commit()");
     }
     return handle.getConnection();
+  }
+
+  private static Connection inTransaction(Connection connection) {
+    if (connection == null) {
+      throw new OutboxException(
+          "connection is null: pass the java.sql.Connection of your open transaction");
+    }
+    boolean autoCommit;
+    try {
+      autoCommit = connection.getAutoCommit();
+    } catch (SQLException e) {
+      throw new OutboxException(
+          "the connection's transaction state could not be read ("
+              + e.getMessage()
+              + "): pass an open connection of your transaction",
+          e);
+    }
+    if (autoCommit) {
+      throw new OutboxException(
+          "the connection is in autocommit mode, not in a transaction: "
+              + DUAL_WRITE
+              + "Write inside your transaction: connection.setAutoCommit(false) ..."
+              + " connection.commit(), or in Spring DataSourceUtils.getConnection(dataSource)"
+              + " inside a @Transactional method");
+    }
+    return connection;
   }
 
   private OutboxException insertFailed(SQLException e) {

@@ -2,6 +2,7 @@ package io.outboxkit;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.outboxkit.internal.Json;
+import java.sql.Connection;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -20,6 +21,9 @@ import org.jdbi.v3.core.Jdbi;
  *   handle.execute("INSERT INTO reading(meter_id, kwh) VALUES (?, ?)", "m-42", 1.25);
  *   outbox.write(handle, OutboxEvent.of("meter", "m-42", "ReadingRecorded", reading));
  * });
+ *
+ * // Without JDBI: the java.sql.Connection of the transaction, e.g. in a Spring @Transactional method
+ * outbox.write(DataSourceUtils.getConnection(dataSource), event);
  * }</pre>
  */
 public interface Outbox {
@@ -45,6 +49,26 @@ public interface Outbox {
    * @throws OutboxException when the handle is not in a transaction, or the insert fails
    */
   List<UUID> writeAll(Handle handle, List<OutboxEvent> events);
+
+  /**
+   * Inserts one event on {@code connection}, within its open transaction (autocommit off): for
+   * Spring ({@code DataSourceUtils.getConnection(dataSource)} inside {@code @Transactional}), jOOQ
+   * ({@code ctx.connection(c -> ...)}), JPA ({@code session.doWork(c -> ...)}) or plain JDBC. The
+   * connection is neither committed nor closed: that stays the caller's job.
+   *
+   * @return the event's id (UUIDv7), which is also its JetStream {@code Nats-Msg-Id}
+   * @throws OutboxException when the connection is in autocommit mode, or the insert fails
+   */
+  UUID write(Connection connection, OutboxEvent event);
+
+  /**
+   * Inserts events in one statement on {@code connection}, within its open transaction (autocommit
+   * off); see {@link #write(Connection, OutboxEvent)}. Ids ascend in list order.
+   *
+   * @return the ids, in the order of the events
+   * @throws OutboxException when the connection is in autocommit mode, or the insert fails
+   */
+  List<UUID> writeAll(Connection connection, List<OutboxEvent> events);
 
   /**
    * Deletes rows created before {@code now - retention}, in transactions of at most {@code
