@@ -164,7 +164,7 @@ class PlainOutboxSqlIT {
                                 aggregateType,
                                 aggregateId,
                                 "ReadingRecorded",
-                                Map.of("kwh", 1.25, "note", "Grüße 🌩"))
+                                Map.of("kwh", 1.25, "note", "Grüße 🌩\r\n"))
                             .withHeader(
                                 "traceparent",
                                 "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")));
