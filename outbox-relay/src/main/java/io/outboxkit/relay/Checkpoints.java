@@ -41,7 +41,8 @@ final class Checkpoints implements AutoCloseable {
 
   void start() {
     long every = interval.toMillis();
-    timer.scheduleWithFixedDelay(this::tick, every, every, TimeUnit.MILLISECONDS);
+    // The first at once: it proves the pipeline flows (readiness) without waiting an interval.
+    timer.scheduleWithFixedDelay(this::tick, 0, every, TimeUnit.MILLISECONDS);
   }
 
   private void tick() {

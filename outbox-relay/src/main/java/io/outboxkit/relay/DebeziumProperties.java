@@ -64,7 +64,10 @@ final class DebeziumProperties {
     // No Debezium heartbeats: the relay writes its own checkpoints into the WAL (Checkpoints), the
     // only resume points it stores; they also keep the slot advancing while the outbox is idle.
     p.setProperty("heartbeat.interval.ms", "0");
-    p.setProperty("message.prefix.include.list", RowConverter.CHECKPOINT_PREFIX);
+    // Logical messages: the relay's checkpoints, and outbox events written as WAL messages.
+    p.setProperty(
+        "message.prefix.include.list",
+        RowConverter.CHECKPOINT_PREFIX + "," + s.raw().messagePrefix());
 
     // The relay supervises the engine itself (restart with backoff).
     p.setProperty("errors.max.retries", "0");

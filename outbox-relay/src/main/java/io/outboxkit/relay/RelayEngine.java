@@ -135,10 +135,12 @@ final class RelayEngine
       SourceRecord record = event.value();
       RowConverter.Result r = converter.convert(record);
       if (r instanceof RowConverter.Publish p) {
-        if (storedReplays.isEmpty() || !storedReplays.remove(p.message().id())) {
-          out.add(p.message());
-        } else {
-          metrics.replaySkipped();
+        for (OutboundMessage m : p.messages()) {
+          if (storedReplays.isEmpty() || !storedReplays.remove(m.id())) {
+            out.add(m);
+          } else {
+            metrics.replaySkipped();
+          }
         }
       } else if (r instanceof RowConverter.Checkpoint c) {
         metrics.heartbeat();

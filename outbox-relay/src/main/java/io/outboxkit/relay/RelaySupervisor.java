@@ -82,7 +82,8 @@ final class RelaySupervisor {
             publish,
             metrics);
     this.leadership = new Leadership(settings, db);
-    this.converter = new RowConverter(settings.subjects(), new DeadLetters(dlq));
+    this.converter =
+        new RowConverter(settings.subjects(), new DeadLetters(dlq), config.messagePrefix());
     this.monitor =
         Executors.newSingleThreadScheduledExecutor(
             r -> {

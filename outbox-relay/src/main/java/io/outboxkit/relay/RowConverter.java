@@ -6,10 +6,13 @@ import com.fasterxml.jackson.core.JsonToken;
 import io.nats.client.impl.Headers;
 import io.outboxkit.HeaderValues;
 import io.outboxkit.OutboxColumns;
+import io.outboxkit.OutboxEnvelope;
 import io.outboxkit.OutboxException;
 import io.outboxkit.OutboxHeaders;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import org.apache.kafka.connect.data.Struct;
 import org.apache.kafka.connect.source.SourceRecord;
@@ -46,17 +49,26 @@ final class RowConverter {
   /** The relay's own checkpoint (or stop marker) at this WAL position: a safe resume point. */
   record Checkpoint(long lsn) implements Result {}
 
-  /** An outbox row to publish, or its dead letter. */
-  record Publish(OutboundMessage message) implements Result {}
+  /** Outbox events to publish (one per row, one or more per WAL message), or dead letters. */
+  record Publish(List<OutboundMessage> messages) implements Result {
+    static Publish of(OutboundMessage m) {
+      return new Publish(List.of(m));
+    }
+  }
 
   private static final Skip SKIP = new Skip();
 
   private final SubjectTemplate subjects;
   private final DeadLetters deadLetters;
+  private final String messagePrefix;
 
-  RowConverter(SubjectTemplate subjects, DeadLetters deadLetters) {
+  /**
+   * @param messagePrefix the prefix of WAL-message outbox events ({@code Outbox.Mode.WAL_MESSAGE})
+   */
+  RowConverter(SubjectTemplate subjects, DeadLetters deadLetters, String messagePrefix) {
     this.subjects = subjects;
     this.deadLetters = deadLetters;
+    this.messagePrefix = messagePrefix;
   }
 
   Result convert(SourceRecord record) {
@@ -64,44 +76,95 @@ final class RowConverter {
       return SKIP;
     }
     if (value.schema().field("after") == null) {
-      return isCheckpoint(record, value) ? new Checkpoint(lsn(record.sourceOffset())) : SKIP;
+      String prefix = messagePrefix(record, value);
+      if (CHECKPOINT_PREFIX.equals(prefix)) {
+        return new Checkpoint(lsn(record.sourceOffset()));
+      }
+      return messagePrefix.equals(prefix) ? message(record, value) : SKIP;
     }
     String op = value.getString("op");
     if (!"c".equals(op) && !"r".equals(op)) {
       return SKIP;
     }
     try {
-      return new Publish(row(record, value));
+      Struct after = value.getStruct("after");
+      String id = after.getString(OutboxColumns.ID);
+      if (id == null || id.isEmpty()) {
+        throw new IllegalStateException("the row has no id");
+      }
+      return Publish.of(
+          event(
+              id,
+              after.getString(OutboxColumns.AGGREGATE_TYPE),
+              after.getString(OutboxColumns.AGGREGATE_ID),
+              after.getString(OutboxColumns.EVENT_TYPE),
+              Buffers.bytes(after.get(OutboxColumns.PAYLOAD)),
+              after.getString(OutboxColumns.HEADERS),
+              commitMicros(value.getStruct("source")),
+              replayLsn(record.sourceOffset())));
     } catch (RuntimeException e) {
       // A row Debezium decoded in a shape the relay does not expect: it still must not stop us.
       String id = idOf(value);
-      long replay = replayLsn(record.sourceOffset());
-      return new Publish(
-          deadLetters.of(
-              id != null ? id : "lsn-" + OffsetLsn.format(lsn(record.sourceOffset())),
-              null,
-              routing(null, null, null, 0, replay),
-              "conversion_failed",
-              "the relay could not read the row: " + OutboxException.describe(e),
-              new byte[0],
-              0,
-              replay));
+      return unreadable(record, id, "conversion_failed", "the relay could not read the row", e);
     }
   }
 
-  private OutboundMessage row(SourceRecord record, Struct value) {
-    Struct after = value.getStruct("after");
-    long commitMicros = commitMicros(value.getStruct("source"));
+  /** A WAL-message outbox event: an envelope of one or more events. */
+  private Result message(SourceRecord record, Struct value) {
     long replay = replayLsn(record.sourceOffset());
-    String id = after.getString(OutboxColumns.ID);
-    String aggregateType = after.getString(OutboxColumns.AGGREGATE_TYPE);
-    String aggregateId = after.getString(OutboxColumns.AGGREGATE_ID);
-    String eventType = after.getString(OutboxColumns.EVENT_TYPE);
-    byte[] payload = Buffers.bytes(after.get(OutboxColumns.PAYLOAD));
-    String headerJson = after.getString(OutboxColumns.HEADERS);
-    if (id == null || id.isEmpty()) {
-      throw new IllegalStateException("the row has no id");
+    List<OutboxEnvelope.Entry> entries;
+    long commitMicros;
+    try {
+      Struct message = value.getStruct("message");
+      byte[] content = Buffers.bytes(message.get("content"));
+      entries = OutboxEnvelope.decode(content == null ? new byte[0] : content);
+      commitMicros =
+          value.schema().field("source") == null ? 0 : commitMicros(value.getStruct("source"));
+    } catch (RuntimeException e) {
+      return unreadable(
+          record, null, "invalid_envelope", "the WAL message is not an outboxkit envelope", e);
     }
+    List<OutboundMessage> out = new ArrayList<>(entries.size());
+    for (OutboxEnvelope.Entry e : entries) {
+      out.add(
+          event(
+              e.id().toString(),
+              e.aggregateType(),
+              e.aggregateId(),
+              e.eventType(),
+              e.payload(),
+              e.headersJson(),
+              commitMicros,
+              replay));
+    }
+    return new Publish(out);
+  }
+
+  private Publish unreadable(
+      SourceRecord record, String id, String kind, String what, RuntimeException e) {
+    long replay = replayLsn(record.sourceOffset());
+    return Publish.of(
+        deadLetters.of(
+            id != null ? id : "wal-" + OffsetLsn.format(lsn(record.sourceOffset())),
+            null,
+            routing(null, null, null, 0, replay),
+            kind,
+            what + ": " + OutboxException.describe(e),
+            new byte[0],
+            0,
+            replay));
+  }
+
+  /** One outbox event (a row, or an entry of a WAL message), or its dead letter. */
+  private OutboundMessage event(
+      String id,
+      String aggregateType,
+      String aggregateId,
+      String eventType,
+      byte[] payload,
+      String headerJson,
+      long commitMicros,
+      long replay) {
 
     Headers routing = routing(aggregateType, aggregateId, eventType, commitMicros, replay);
     String problem = null;
@@ -265,13 +328,13 @@ final class RowConverter {
     return commit instanceof Number n ? n.longValue() : lsn(offset);
   }
 
-  /** The relay's own logical message (checkpoint or stop marker) coming through the WAL. */
-  private static boolean isCheckpoint(SourceRecord record, Struct v) {
+  /** The prefix of a logical decoding message record, or null for any other record. */
+  private static String messagePrefix(SourceRecord record, Struct v) {
     String topic = record.topic();
     if (topic == null || !topic.endsWith(".message") || v.schema().field("message") == null) {
-      return false;
+      return null;
     }
     Struct message = v.getStruct("message");
-    return message != null && CHECKPOINT_PREFIX.equals(message.getString("prefix"));
+    return message == null ? null : message.getString("prefix");
   }
 }

@@ -40,7 +40,10 @@ class RowConverterTest {
 
   final DeadLetters deadLetters = new DeadLetters("outbox-dlq.relay");
   final RowConverter converter =
-      new RowConverter(SubjectTemplate.parse("outbox.{aggregate_type}.{event_type}"), deadLetters);
+      new RowConverter(
+          SubjectTemplate.parse("outbox.{aggregate_type}.{event_type}"),
+          deadLetters,
+          "outboxkit-events");
 
   static SourceRecord insert(String op, String type, String event, byte[] payload, String headers) {
     Struct row =
@@ -58,7 +61,7 @@ class RowConverterTest {
   }
 
   OutboundMessage publish(SourceRecord r) {
-    return ((RowConverter.Publish) converter.convert(r)).message();
+    return ((RowConverter.Publish) converter.convert(r)).messages().get(0);
   }
 
   @Test
@@ -197,5 +200,68 @@ class RowConverterTest {
             converter.convert(
                 new SourceRecord(Map.of(), Map.of(), "outboxkit.message", value, other)))
         .isEqualTo(new RowConverter.Skip());
+  }
+
+  @Test
+  void aWalMessageEnvelopeBecomesOneMessagePerEvent() {
+    Schema message =
+        SchemaBuilder.struct()
+            .field("prefix", Schema.STRING_SCHEMA)
+            .field("content", Schema.OPTIONAL_BYTES_SCHEMA)
+            .build();
+    Schema value =
+        SchemaBuilder.struct()
+            .field("op", Schema.STRING_SCHEMA)
+            .field("source", SOURCE)
+            .field("message", message)
+            .build();
+    java.util.UUID a = java.util.UUID.randomUUID();
+    java.util.UUID b = java.util.UUID.randomUUID();
+    byte[] envelope =
+        io.outboxkit.OutboxEnvelope.encode(
+            java.util.List.of(
+                new io.outboxkit.OutboxEnvelope.Entry(
+                    a, "Zähler", "m-1", "Read", "{\"x\":\"ü\"}", new byte[] {1}),
+                new io.outboxkit.OutboxEnvelope.Entry(
+                    b, "meter", "m-1", "Read", "{\"Nats-TTL\":\"1s\"}", new byte[] {2})));
+    Struct v =
+        new Struct(value)
+            .put("op", "m")
+            .put("source", new Struct(SOURCE).put("ts_ms", 1L))
+            .put(
+                "message",
+                new Struct(message)
+                    .put("prefix", "outboxkit-events")
+                    .put("content", ByteBuffer.wrap(envelope)));
+    RowConverter.Result r =
+        converter.convert(
+            new SourceRecord(
+                Map.of(), Map.of("lsn", 50L, "lsn_commit", 40L), "outboxkit.message", value, v));
+    java.util.List<OutboundMessage> out = ((RowConverter.Publish) r).messages();
+    assertThat(out).hasSize(2);
+    assertThat(out.get(0).id()).isEqualTo(a.toString());
+    assertThat(out.get(0).subject()).isEqualTo("outbox.Z%C3%A4hler.Read");
+    assertThat(HeaderValues.decode(out.get(0).headers().getFirst("x"))).isEqualTo("ü");
+    assertThat(out.get(0).replayLsn()).isEqualTo(40L);
+    assertThat(out.get(1).deadLetterKind()).isEqualTo("reserved_header");
+
+    Struct garbage =
+        new Struct(value)
+            .put("op", "m")
+            .put("source", new Struct(SOURCE).put("ts_ms", 1L))
+            .put(
+                "message",
+                new Struct(message)
+                    .put("prefix", "outboxkit-events")
+                    .put("content", ByteBuffer.wrap(new byte[] {'n', 'o'})));
+    OutboundMessage dlq =
+        ((RowConverter.Publish)
+                converter.convert(
+                    new SourceRecord(
+                        Map.of(), Map.of("lsn", 60L), "outboxkit.message", value, garbage)))
+            .messages()
+            .get(0);
+    assertThat(dlq.deadLetterKind()).isEqualTo("invalid_envelope");
+    assertThat(dlq.id()).isEqualTo("wal-0/3C");
   }
 }
