@@ -124,10 +124,11 @@ public final class OutboxConsumerBuilder {
   }
 
   /**
-   * Delay before a failed message comes again: at least {@code initial} after the first failure,
-   * doubled after each further one, at most {@code max}; a random jitter lengthens each delay by up
-   * to as much again (capped at {@code max}), so that messages failed by one outage do not all come
-   * back at once. Default 1 s doubling to 60 s.
+   * Delay before a failed message comes again: after the n-th failure, a random delay between half
+   * and all of {@code min(initial × 2^n, max)}, i.e. from {@code initial} to {@code 2 × initial}
+   * after the first failure, doubling, at most {@code max}. The jitter keeps messages that failed
+   * together (an outage) from all coming back at once. Default 1 s doubling to 60 s (1-2 s, 2-4 s,
+   * ... 30-60 s).
    */
   public OutboxConsumerBuilder backoff(Duration initial, Duration max) {
     this.backoffInitial = initial;

@@ -25,10 +25,9 @@ record Settings(
     Runnable afterCommit) {
 
   /**
-   * The delay before a message comes again after failed delivery number {@code deliveries}: the
-   * backoff's jittered delay one step ahead, so that it lies between {@code initial × 2^(n-1)} and
-   * twice that (at most {@code max}, at least half of it): the configured delay is a floor that
-   * jitter only lengthens, spreading the retries of many messages failed by one outage.
+   * The delay before a message comes again after failed delivery number {@code n}: the backoff's
+   * jittered delay one step ahead, between half and all of {@code min(initial × 2^n, max)}, so that
+   * the configured {@code initial} stays the shortest wait after a first failure.
    */
   Duration retryDelay(long deliveries) {
     long attempt = deliveries < 1 ? 2 : deliveries == Long.MAX_VALUE ? deliveries : deliveries + 1;
