@@ -26,14 +26,12 @@ final class ConsumerConnection {
   private static final Duration MAX_RETRY = Duration.ofSeconds(30);
 
   private final String consumer;
-  private final Connection callers;
   private volatile Connection current;
   private Connection own; // guarded by this
   private boolean closed; // guarded by this
 
   ConsumerConnection(String consumer, Connection callers) {
     this.consumer = consumer;
-    this.callers = callers;
     this.current = callers;
   }
 
@@ -44,11 +42,6 @@ final class ConsumerConnection {
 
   boolean isClosed() {
     return current.getStatus() == Connection.Status.CLOSED;
-  }
-
-  /** Whether the consumer runs on a connection of its own (the caller's was closed). */
-  boolean isOwn() {
-    return current != callers;
   }
 
   /**

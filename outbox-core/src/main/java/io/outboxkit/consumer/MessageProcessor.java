@@ -31,7 +31,7 @@ final class MessageProcessor {
   /** {@code Outbox-Error-Kind} of a message that has no {@code Nats-Msg-Id}. */
   static final String MISSING_MESSAGE_ID = "missing-message-id";
 
-  /** The longest {@code Outbox-Error} value, in characters. */
+  /** The longest {@code Outbox-Error} value on the wire (encoded), in characters. */
   static final int MAX_ERROR_LENGTH = 1000;
 
   private final Settings settings;
