@@ -17,7 +17,8 @@ import org.jdbi.v3.core.Jdbi;
 
 /**
  * The outbox writer: plain JDBC on the caller's connection (a JDBI Handle's or a {@link Connection}
- * given directly), one statement per call.
+ * given directly), one statement per call: an insert into the outbox table, or (WAL message mode)
+ * one transactional logical decoding message.
  */
 final class JdbcOutbox implements Outbox {
   private static final String DUAL_WRITE =
@@ -25,15 +26,21 @@ final class JdbcOutbox implements Outbox {
   private final TableName table;
   private final ObjectMapper mapper;
   private final boolean deleteAfterInsert;
+  private final String messagePrefix;
   private final String insertOne;
   private final String insertMany;
   private final String delete;
   private final String purgeBatch;
 
-  JdbcOutbox(TableName table, ObjectMapper mapper, boolean deleteAfterInsert) {
+  /**
+   * @param messagePrefix the WAL message prefix in WAL message mode, null in table mode
+   */
+  JdbcOutbox(
+      TableName table, ObjectMapper mapper, boolean deleteAfterInsert, String messagePrefix) {
     this.table = table;
     this.mapper = mapper;
     this.deleteAfterInsert = deleteAfterInsert;
+    this.messagePrefix = messagePrefix;
     String t = table.qualified();
     this.insertOne =
         "INSERT INTO "
@@ -81,6 +88,9 @@ final class JdbcOutbox implements Outbox {
   }
 
   private UUID insertOne(Connection connection, OutboxEvent event) {
+    if (messagePrefix != null) {
+      return emit(connection, List.of(event)).get(0);
+    }
     UUID id = UuidV7.next();
     Row row = row(event);
     try (PreparedStatement ps = connection.prepareStatement(insertOne)) {
@@ -106,6 +116,9 @@ final class JdbcOutbox implements Outbox {
     }
     if (events.size() == 1) {
       return List.of(insertOne(connection, events.get(0)));
+    }
+    if (messagePrefix != null) {
+      return emit(connection, events);
     }
     int n = events.size();
     UUID[] ids = new UUID[n];
@@ -145,8 +158,40 @@ final class JdbcOutbox implements Outbox {
     return List.of(ids);
   }
 
+  /** WAL message mode: all events in one envelope, one message, one round trip. */
+  private List<UUID> emit(Connection connection, List<OutboxEvent> events) {
+    List<OutboxEnvelope.Entry> entries = new ArrayList<>(events.size());
+    List<UUID> ids = new ArrayList<>(events.size());
+    for (OutboxEvent event : events) {
+      Row row = row(event);
+      UUID id = UuidV7.next();
+      ids.add(id);
+      entries.add(
+          new OutboxEnvelope.Entry(
+              id,
+              event.aggregateType(),
+              event.aggregateId(),
+              event.eventType(),
+              row.headers,
+              row.payload));
+    }
+    try (PreparedStatement ps =
+        connection.prepareStatement("SELECT pg_logical_emit_message(true, ?, ?::bytea)")) {
+      ps.setString(1, messagePrefix);
+      ps.setBytes(2, OutboxEnvelope.encode(entries));
+      ps.executeQuery().close();
+    } catch (SQLException e) {
+      throw new OutboxException(
+          "emitting a WAL message (prefix " + messagePrefix + ") failed: " + e.getMessage(), e);
+    }
+    return List.copyOf(ids);
+  }
+
   @Override
   public long purge(Jdbi jdbi, Duration retention, int batchSize) {
+    if (messagePrefix != null) {
+      return 0; // WAL message mode writes no rows
+    }
     if (batchSize < 1) {
       throw new OutboxException("purge batchSize is " + batchSize + ": give 1 or more");
     }

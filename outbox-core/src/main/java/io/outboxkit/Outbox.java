@@ -82,11 +82,29 @@ public interface Outbox {
   /** The table this outbox writes to. */
   TableName table();
 
+  /** How events are written. */
+  enum Mode {
+    /** A row in the outbox table per event (the default): inspectable, republishable from SQL. */
+    TABLE,
+    /**
+     * A transactional logical decoding message per {@code write} (one for all events of a {@code
+     * writeAll}), {@code pg_logical_emit_message(true, prefix, envelope)}: no heap row, no index,
+     * no vacuum, no purge; committed with the transaction and relayed in commit order like a row.
+     * Nothing stays in a table to republish from.
+     */
+    WAL_MESSAGE
+  }
+
+  /** The default prefix of WAL messages, the one the relay listens to by default. */
+  String DEFAULT_MESSAGE_PREFIX = "outboxkit-events";
+
   /** Settings for {@link Outbox}; validated by {@link #build()}. */
   final class Builder {
     TableName table = TableName.DEFAULT_OUTBOX;
     ObjectMapper objectMapper;
     boolean deleteAfterInsert;
+    Mode mode = Mode.TABLE;
+    String messagePrefix = DEFAULT_MESSAGE_PREFIX;
 
     private Builder() {}
 
@@ -116,9 +134,37 @@ public interface Outbox {
       return this;
     }
 
+    /**
+     * Rows in the outbox table ({@link Mode#TABLE}, the default) or transactional WAL messages
+     * ({@link Mode#WAL_MESSAGE}, see the README for when to choose which).
+     */
+    public Builder mode(Mode mode) {
+      this.mode = Objects.requireNonNull(mode, "mode");
+      return this;
+    }
+
+    /**
+     * The logical message prefix in {@link Mode#WAL_MESSAGE}; must equal the relay's {@code
+     * message-prefix}. Default {@value Outbox#DEFAULT_MESSAGE_PREFIX}.
+     */
+    public Builder messagePrefix(String prefix) {
+      if (prefix == null || prefix.isBlank()) {
+        throw new OutboxException("messagePrefix is empty: give the prefix the relay listens to");
+      }
+      this.messagePrefix = prefix;
+      return this;
+    }
+
     public Outbox build() {
+      if (mode == Mode.WAL_MESSAGE && deleteAfterInsert) {
+        throw new OutboxException(
+            "deleteAfterInsert has no meaning in WAL_MESSAGE mode (no row is written): drop it");
+      }
       return new JdbcOutbox(
-          table, objectMapper == null ? Json.defaultMapper() : objectMapper, deleteAfterInsert);
+          table,
+          objectMapper == null ? Json.defaultMapper() : objectMapper,
+          deleteAfterInsert,
+          mode == Mode.WAL_MESSAGE ? messagePrefix : null);
     }
   }
 }

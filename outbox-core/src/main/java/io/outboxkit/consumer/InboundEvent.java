@@ -26,11 +26,16 @@ import java.util.Objects;
  * }</pre>
  *
  * @param id the outbox id, from the {@code Nats-Msg-Id} header; also the key in the inbox table
- * @param aggregateType from {@code Outbox-Aggregate-Type}; {@code null} when the message lacks it
- * @param aggregateId from {@code Outbox-Aggregate-Id}; {@code null} when the message lacks it
- * @param eventType from {@code Outbox-Event-Type}; {@code null} when the message lacks it
- * @param headers every header of the message (the first value of each), including the ones above
- *     and the writer's own ({@code traceparent}, {@code Content-Type}, ...); unmodifiable
+ *     <p>Every header value is the original text as the writer stored it: the relay encodes values
+ *     that a NATS header cannot carry ({@link io.outboxkit.HeaderValues}), the consumer decodes
+ *     them.
+ * @param aggregateType from {@code Outbox-Aggregate-Type}, decoded; {@code null} when the message
+ *     lacks it
+ * @param aggregateId from {@code Outbox-Aggregate-Id}, decoded; {@code null} when the message lacks
+ *     it
+ * @param eventType from {@code Outbox-Event-Type}, decoded; {@code null} when the message lacks it
+ * @param headers every header of the message (the first value of each, decoded), including the ones
+ *     above and the writer's own ({@code traceparent}, {@code Content-Type}, ...); unmodifiable
  * @param payload the body, byte for byte as written to the outbox; do not modify it
  * @param metadata where and when the message was delivered
  */

@@ -4,6 +4,8 @@ import io.nats.client.Message;
 import io.nats.client.PublishOptions;
 import io.nats.client.impl.Headers;
 import io.nats.client.impl.NatsJetStreamMetaData;
+import io.outboxkit.HeaderValues;
+import io.outboxkit.OutboxException;
 import io.outboxkit.OutboxHeaders;
 import io.outboxkit.consumer.ConsumerMetrics.Outcome;
 import java.sql.SQLException;
@@ -19,8 +21,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Applies one JetStream message exactly once in effect: inbox insert, handler, commit, ack; or
- * rollback and retry with backoff; or dead letter. Used by one worker thread.
+ * Applies JetStream messages exactly once in effect: inbox insert, handler, commit, ack; or
+ * rollback and retry with backoff; or dead letter. Hands the handler the original values of the
+ * routing fields and headers, decoded by {@link HeaderValues}. Used by one worker thread.
  */
 final class MessageProcessor {
   private static final Logger log = LoggerFactory.getLogger(OutboxConsumer.class);
@@ -28,15 +31,17 @@ final class MessageProcessor {
   /** {@code Outbox-Error-Kind} of a message that has no {@code Nats-Msg-Id}. */
   static final String MISSING_MESSAGE_ID = "missing-message-id";
 
-  /** The longest {@code Outbox-Error} value, in characters. */
+  /** The longest {@code Outbox-Error} value on the wire (encoded), in characters. */
   static final int MAX_ERROR_LENGTH = 1000;
 
   private final Settings settings;
+  private final ConsumerConnection connection;
   private final ConsumerMetrics metrics;
   private final String insertInbox;
 
-  MessageProcessor(Settings settings, ConsumerMetrics metrics) {
+  MessageProcessor(Settings settings, ConsumerConnection connection, ConsumerMetrics metrics) {
     this.settings = settings;
+    this.connection = connection;
     this.metrics = metrics;
     this.insertInbox =
         "INSERT INTO "
@@ -45,37 +50,56 @@ final class MessageProcessor {
   }
 
   /**
-   * Applies messages fetched together in one transaction, in order; each still gets its own inbox
-   * row. If the transaction fails, it is rolled back and the messages are applied one transaction
-   * each, which charges the failure to the message that caused it.
+   * Applies messages fetched together, in order, in one transaction; each gets its own inbox row. A
+   * single message is a batch of one. If the transaction fails and held more than one message, it
+   * is rolled back and each message is applied again in a transaction of its own, which charges the
+   * failure to the message that caused it. Dead-letter copies are skipped and messages without
+   * {@code Nats-Msg-Id} dead-lettered on their own, without the database.
    */
   void process(List<Message> batch) {
-    if (batch.size() <= 1) {
-      batch.forEach(this::process);
-      return;
-    }
-    List<Message> messages = new ArrayList<>(batch.size());
-    List<InboundEvent> events = new ArrayList<>(batch.size());
+    List<Pending> pending = new ArrayList<>(batch.size());
     for (Message message : batch) {
+      NatsJetStreamMetaData meta = message.metaData();
       Headers headers = message.getHeaders();
-      String id = headers == null ? null : headers.getFirst(OutboxHeaders.MSG_ID);
-      boolean deadLetterCopy =
-          settings.filterSubject() == null
-              && headers != null
-              && headers.containsKey(OutboxHeaders.DEAD_LETTERED_BY);
-      if (deadLetterCopy || id == null || id.isBlank()) {
-        process(message); // skipped or dead-lettered on its own, without the database
+      if (settings.filterSubject() == null
+          && headers != null
+          && headers.containsKey(OutboxHeaders.DEAD_LETTERED_BY)) {
+        // A dead-letter copy in the consumed stream: never an event to apply again.
+        log.debug(
+            "outbox consumer '{}' skips dead-letter copy on {}",
+            settings.name(),
+            message.getSubject());
+        ack(message, null);
+        metrics.outcome(Outcome.SKIPPED);
         continue;
       }
-      messages.add(message);
-      events.add(event(message, message.metaData(), headers, id));
+      String id = headers == null ? null : headers.getFirst(OutboxHeaders.MSG_ID);
+      if (id == null || id.isBlank()) {
+        deadLetter(
+            message,
+            meta,
+            null,
+            MISSING_MESSAGE_ID,
+            "message has no Nats-Msg-Id header, so it cannot be deduplicated: publish it with"
+                + " Nats-Msg-Id = the outbox id",
+            null);
+        continue;
+      }
+      pending.add(new Pending(message, meta, event(message, meta, headers, id)));
     }
-    if (messages.size() <= 1) {
-      messages.forEach(this::process);
-      return;
+    if (!pending.isEmpty()) {
+      apply(pending);
     }
-    int n = messages.size();
+  }
+
+  /** One message at hand: the JetStream message, its metadata and the decoded event. */
+  private record Pending(Message message, NatsJetStreamMetaData meta, InboundEvent event) {}
+
+  /** One transaction over {@code pending}; on failure, a transaction per message, or retry. */
+  private void apply(List<Pending> pending) {
+    int n = pending.size();
     boolean[] applied = new boolean[n];
+    boolean[] handlerCalled = {false};
     long start = System.nanoTime();
     try {
       settings
@@ -83,7 +107,7 @@ final class MessageProcessor {
           .useTransaction(
               handle -> {
                 for (int i = 0; i < n; i++) {
-                  InboundEvent event = events.get(i);
+                  InboundEvent event = pending.get(i).event();
                   int inserted =
                       handle
                           .createUpdate(insertInbox)
@@ -92,6 +116,7 @@ final class MessageProcessor {
                           .execute();
                   if (inserted == 1) {
                     traceHandling(event);
+                    handlerCalled[0] = true;
                     settings.handler().handle(handle, event);
                     applied[i] = true;
                   }
@@ -101,102 +126,38 @@ final class MessageProcessor {
       throw e;
     } catch (Throwable e) {
       metrics.transaction(System.nanoTime() - start);
-      log.debug(
-          "outbox consumer '{}': a transaction of {} messages failed ({}); applying them one"
-              + " transaction each",
-          settings.name(),
-          n,
-          e.toString());
-      messages.forEach(this::process);
+      if (n > 1) {
+        log.debug(
+            "outbox consumer '{}': a transaction of {} messages failed ({}); applying them one"
+                + " transaction each",
+            settings.name(),
+            n,
+            e.toString());
+        pending.forEach(p -> apply(List.of(p)));
+      } else {
+        failed(pending.get(0), e, handlerCalled[0]);
+      }
       return;
     }
     metrics.transaction(System.nanoTime() - start);
     settings.afterCommit().run();
     for (int i = 0; i < n; i++) {
-      ack(messages.get(i), events.get(i).id());
+      Pending p = pending.get(i);
+      ack(p.message(), p.event().id());
       if (applied[i]) {
         metrics.outcome(Outcome.APPLIED);
-        metrics.applied(events.get(i).metadata().committedAt());
+        metrics.applied(p.event().metadata().committedAt());
       } else {
+        log.debug(
+            "outbox consumer '{}': message {} ({}, delivery {}, stream sequence {}) was applied"
+                + " before; acknowledged",
+            settings.name(),
+            p.event().id(),
+            p.event().aggregateId(),
+            p.meta().deliveredCount(),
+            p.meta().streamSequence());
         metrics.outcome(Outcome.DUPLICATE);
       }
-    }
-  }
-
-  void process(Message message) {
-    NatsJetStreamMetaData meta = message.metaData();
-    Headers headers = message.getHeaders();
-    if (settings.filterSubject() == null
-        && headers != null
-        && headers.containsKey(OutboxHeaders.DEAD_LETTERED_BY)) {
-      // A dead-letter copy in the consumed stream: never an event to apply again.
-      log.debug(
-          "outbox consumer '{}' skips dead-letter copy on {}",
-          settings.name(),
-          message.getSubject());
-      ack(message, null);
-      metrics.outcome(Outcome.SKIPPED);
-      return;
-    }
-    String id = headers == null ? null : headers.getFirst(OutboxHeaders.MSG_ID);
-    if (id == null || id.isBlank()) {
-      deadLetter(
-          message,
-          meta,
-          null,
-          MISSING_MESSAGE_ID,
-          "message has no Nats-Msg-Id header, so it cannot be deduplicated: publish it with"
-              + " Nats-Msg-Id = the outbox id",
-          null);
-      return;
-    }
-    InboundEvent event = event(message, meta, headers, id);
-    traceHandling(event);
-    long start = System.nanoTime();
-    boolean[] handlerCalled = {false};
-    boolean applied;
-    try {
-      applied =
-          settings
-              .jdbi()
-              .inTransaction(
-                  handle -> {
-                    int inserted =
-                        handle
-                            .createUpdate(insertInbox)
-                            .bind(0, settings.name())
-                            .bind(1, id)
-                            .execute();
-                    if (inserted == 0) {
-                      return false;
-                    }
-                    handlerCalled[0] = true;
-                    settings.handler().handle(handle, event);
-                    return true;
-                  });
-    } catch (VirtualMachineError e) {
-      throw e;
-    } catch (Throwable e) {
-      metrics.transaction(System.nanoTime() - start);
-      failed(message, meta, event, e, handlerCalled[0]);
-      return;
-    }
-    metrics.transaction(System.nanoTime() - start);
-    settings.afterCommit().run();
-    ack(message, id);
-    if (applied) {
-      metrics.outcome(Outcome.APPLIED);
-      metrics.applied(event.metadata().committedAt());
-    } else {
-      log.debug(
-          "outbox consumer '{}': message {} ({}, delivery {}, stream sequence {}) was applied"
-              + " before; acknowledged",
-          settings.name(),
-          id,
-          event.aggregateId(),
-          meta.deliveredCount(),
-          meta.streamSequence());
-      metrics.outcome(Outcome.DUPLICATE);
     }
   }
 
@@ -205,19 +166,17 @@ final class MessageProcessor {
    * or its commit, unless transient. A failure before the handler ran (no connection, no inbox
    * table, no permission) is the system's, not the message's: it is retried until fixed.
    */
-  private void failed(
-      Message message,
-      NatsJetStreamMetaData meta,
-      InboundEvent event,
-      Throwable e,
-      boolean handlerCalled) {
+  private void failed(Pending pending, Throwable e, boolean handlerCalled) {
+    Message message = pending.message();
+    NatsJetStreamMetaData meta = pending.meta();
+    InboundEvent event = pending.event();
     long deliveries = meta.deliveredCount();
     boolean systemFailure = !handlerCalled || isTransient(e);
     if (!systemFailure && deliveries >= settings.maxDeliveries()) {
-      deadLetter(message, meta, event.id(), e.getClass().getName(), describe(e), e);
+      deadLetter(message, meta, event.id(), e.getClass().getName(), OutboxException.describe(e), e);
       return;
     }
-    Duration delay = settings.backoff(deliveries);
+    Duration delay = settings.retryDelay(deliveries);
     log.warn(
         "outbox consumer '{}': delivery {} of message {} ({} on {}) failed{}; retrying in {} ms: {}",
         settings.name(),
@@ -254,14 +213,14 @@ final class MessageProcessor {
             + (id != null ? id : meta.getStream() + "-" + meta.streamSequence());
     Headers copy = new Headers(message.getHeaders());
     copy.put(OutboxHeaders.MSG_ID, dedupe);
-    copy.put(OutboxHeaders.ERROR, headerValue(reason));
-    copy.put(OutboxHeaders.ERROR_KIND, headerValue(kind));
-    copy.put(OutboxHeaders.ORIGINAL_SUBJECT, message.getSubject());
+    copy.put(OutboxHeaders.ERROR, HeaderValues.encodeAtMost(reason, MAX_ERROR_LENGTH));
+    copy.put(OutboxHeaders.ERROR_KIND, HeaderValues.encodeAtMost(kind, MAX_ERROR_LENGTH));
+    copy.put(OutboxHeaders.ORIGINAL_SUBJECT, HeaderValues.encode(message.getSubject()));
     copy.put(OutboxHeaders.DEAD_LETTERED_BY, settings.name());
     copy.put(OutboxHeaders.DELIVERIES, Long.toString(deliveries));
     try {
-      settings
-          .connection()
+      connection
+          .get()
           .jetStream()
           .publish(
               settings.deadLetterSubject(),
@@ -272,7 +231,7 @@ final class MessageProcessor {
       if (e instanceof InterruptedException) {
         Thread.currentThread().interrupt();
       }
-      Duration delay = settings.backoff(deliveries);
+      Duration delay = settings.retryDelay(deliveries);
       log.error(
           "outbox consumer '{}' could not dead-letter message {} (from {}) to subject {}: {}."
               + " Make a stream capture that subject: add '{}' or a wildcard such as"
@@ -348,19 +307,20 @@ final class MessageProcessor {
     }
   }
 
+  /** The event as the writer wrote it: every header value decoded by {@link HeaderValues}. */
   private InboundEvent event(
       Message message, NatsJetStreamMetaData meta, Headers headers, String id) {
     Map<String, String> map = new LinkedHashMap<>();
     for (Map.Entry<String, List<String>> entry : headers.entrySet()) {
       if (!entry.getValue().isEmpty()) {
-        map.put(entry.getKey(), entry.getValue().get(0));
+        map.put(entry.getKey(), HeaderValues.decode(entry.getValue().get(0)));
       }
     }
     return new InboundEvent(
         id,
-        headers.getFirst(OutboxHeaders.AGGREGATE_TYPE),
-        headers.getFirst(OutboxHeaders.AGGREGATE_ID),
-        headers.getFirst(OutboxHeaders.EVENT_TYPE),
+        map.get(OutboxHeaders.AGGREGATE_TYPE),
+        map.get(OutboxHeaders.AGGREGATE_ID),
+        map.get(OutboxHeaders.EVENT_TYPE),
         map,
         message.getData(),
         new InboundEvent.Metadata(
@@ -410,41 +370,5 @@ final class MessageProcessor {
       }
     }
     return false;
-  }
-
-  /** The exception's message, with its root cause's when that differs. */
-  static String describe(Throwable e) {
-    String message = e.getMessage() == null ? e.getClass().getName() : e.getMessage();
-    Throwable root = e;
-    while (root.getCause() != null && root.getCause() != root) {
-      root = root.getCause();
-    }
-    if (root != e && root.getMessage() != null && !message.contains(root.getMessage())) {
-      message =
-          message + " (caused by " + root.getClass().getName() + ": " + root.getMessage() + ")";
-    }
-    return message;
-  }
-
-  /**
-   * One line of US-ASCII, at most {@link #MAX_ERROR_LENGTH} characters: what a header can carry.
-   */
-  static String headerValue(String text) {
-    StringBuilder sb = new StringBuilder(Math.min(text.length(), MAX_ERROR_LENGTH));
-    for (int i = 0; i < text.length() && sb.length() < MAX_ERROR_LENGTH; i++) {
-      char c = text.charAt(i);
-      if (c == '\r' || c == '\n' || c == '\t') {
-        sb.append(' ');
-      } else if (c < 32 || c > 126) {
-        sb.append('?');
-      } else {
-        sb.append(c);
-      }
-    }
-    if (text.length() > MAX_ERROR_LENGTH) {
-      sb.setLength(MAX_ERROR_LENGTH - 3);
-      sb.append("...");
-    }
-    return sb.toString();
   }
 }

@@ -19,7 +19,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,8 +33,8 @@ import org.slf4j.LoggerFactory;
  * published to the dead-letter subject with the error in its headers, and the consumer moves on.
  *
  * <p>One instance runs one worker thread. Start several instances (in one or more processes) with
- * the same {@link Builder#name(String) name} to share the work of one durable JetStream consumer;
- * the inbox keeps them from applying anything twice.
+ * the same {@link OutboxConsumerBuilder#name(String) name} to share the work of one durable
+ * JetStream consumer; the inbox keeps them from applying anything twice.
  *
  * <pre>{@code
  * OutboxSchema.migrateInbox(dataSource, TableName.DEFAULT_INBOX);   // once, at deploy
@@ -58,7 +57,9 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <p>Thread-safe. The NATS connection and the {@code Jdbi} belong to the caller: close the consumer
- * before closing them.
+ * before closing them. The consumer outlives NATS outages of any length: should the caller's
+ * connection close (jnats gives up after {@code maxReconnects}), it opens one of its own from the
+ * same options with unlimited reconnects, and closes it in {@link #close()}.
  */
 public final class OutboxConsumer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(OutboxConsumer.class);
@@ -76,6 +77,7 @@ public final class OutboxConsumer implements AutoCloseable {
   }
 
   private final Settings settings;
+  private final ConsumerConnection connection;
   private final ConsumerMetrics metrics;
   private final MessageProcessor processor;
   private final CountDownLatch stopSignal = new CountDownLatch(1);
@@ -86,18 +88,19 @@ public final class OutboxConsumer implements AutoCloseable {
   private volatile boolean stopping;
   private volatile IterableConsumer messages;
 
-  private OutboxConsumer(Settings settings, ConsumerMetrics metrics) {
+  OutboxConsumer(Settings settings, ConsumerMetrics metrics) {
     this.settings = settings;
+    this.connection = new ConsumerConnection(settings.name(), settings.connection());
     this.metrics = metrics;
-    this.processor = new MessageProcessor(settings, metrics);
+    this.processor = new MessageProcessor(settings, connection, metrics);
   }
 
   /**
    * A builder; {@code name}, {@code connection}, {@code jdbi}, {@code stream} and {@code handler}
    * are required.
    */
-  public static Builder builder() {
-    return new Builder();
+  public static OutboxConsumerBuilder builder() {
+    return new OutboxConsumerBuilder();
   }
 
   /**
@@ -106,9 +109,9 @@ public final class OutboxConsumer implements AutoCloseable {
    * thread: it runs until {@link #close()}.
    *
    * @return this
-   * @throws OutboxException when the inbox table or the stream does not exist, the database or
-   *     JetStream cannot be reached, the server refuses the consumer's settings, or this consumer
-   *     was started before
+   * @throws OutboxException when the NATS connection is closed, the inbox table or the stream does
+   *     not exist, the database or JetStream cannot be reached, the server refuses the consumer's
+   *     settings, or this consumer was started before
    */
   public OutboxConsumer start() {
     synchronized (lock) {
@@ -119,6 +122,13 @@ public final class OutboxConsumer implements AutoCloseable {
                 + "' was already started"
                 + (state == State.STOPPED ? " and closed" : "")
                 + ": build a new OutboxConsumer to start again");
+      }
+      if (connection.isClosed()) {
+        throw new OutboxException(
+            "consumer '"
+                + settings.name()
+                + "' cannot start: its NATS connection is closed. Pass an open connection"
+                + " (Nats.connect(...)) and close it only after the consumer");
       }
       checkInboxTable();
       checkDeadLetterSubject();
@@ -216,12 +226,12 @@ public final class OutboxConsumer implements AutoCloseable {
           if (stopping) {
             break;
           }
-          if (settings.connection().getStatus() == Connection.Status.CLOSED) {
-            log.error(
-                "outbox consumer '{}' stops: its NATS connection was closed. Close the consumer"
-                    + " before the connection",
-                settings.name());
-            break;
+          if (connection.isClosed()) {
+            if (!connection.replaceClosed(stopSignal)) {
+              break; // closed while waiting for NATS
+            }
+            resubscribe(null);
+            continue;
           }
           if (messages.isStopped()) {
             resubscribe(null);
@@ -247,6 +257,7 @@ public final class OutboxConsumer implements AutoCloseable {
     } finally {
       releaseFetched();
       flushAcks();
+      connection.close();
       metrics.close();
       synchronized (lock) {
         state = State.STOPPED;
@@ -282,7 +293,7 @@ public final class OutboxConsumer implements AutoCloseable {
 
   private void releaseAfterBug(Message message) {
     try {
-      message.nakWithDelay(settings.backoff(message.metaData().deliveredCount()));
+      message.nakWithDelay(settings.retryDelay(message.metaData().deliveredCount()));
     } catch (RuntimeException e) {
       log.debug("outbox consumer '{}': nak failed: {}", settings.name(), e.toString());
     }
@@ -331,8 +342,9 @@ public final class OutboxConsumer implements AutoCloseable {
   /** Acks are sent asynchronously: make sure they reached the server before returning. */
   private void flushAcks() {
     try {
-      if (settings.connection().getStatus() == Connection.Status.CONNECTED) {
-        settings.connection().flush(Duration.ofSeconds(5));
+      Connection c = connection.get();
+      if (c.getStatus() == Connection.Status.CONNECTED) {
+        c.flush(Duration.ofSeconds(5));
       }
     } catch (Exception e) {
       log.warn(
@@ -345,8 +357,7 @@ public final class OutboxConsumer implements AutoCloseable {
 
   /** After the server ended the subscription (e.g. the consumer was deleted): set it up again. */
   private void resubscribe(Exception cause) {
-    long delay = settings.backoffInitial().toMillis();
-    while (!stopping) {
+    for (long attempt = 1; !stopping; attempt++) {
       log.warn(
           "outbox consumer '{}': the subscription ended{}; setting it up again",
           settings.name(),
@@ -356,10 +367,14 @@ public final class OutboxConsumer implements AutoCloseable {
       } catch (Exception e) {
         // already closed
       }
+      if (connection.isClosed() && !connection.replaceClosed(stopSignal)) {
+        return;
+      }
+      long delay = settings.backoff().delay(attempt).toMillis();
       try {
         messages = subscribe();
         return;
-      } catch (OutboxException e) {
+      } catch (OutboxException | IllegalStateException e) {
         log.warn(
             "outbox consumer '{}': {}; retrying in {} ms", settings.name(), e.getMessage(), delay);
         cause = e;
@@ -372,14 +387,13 @@ public final class OutboxConsumer implements AutoCloseable {
         Thread.currentThread().interrupt();
         return;
       }
-      delay = Math.min(delay * 2, settings.backoffMax().toMillis());
     }
   }
 
   private IterableConsumer subscribe() {
     String stream = settings.stream();
     try {
-      StreamContext streamContext = settings.connection().getStreamContext(stream);
+      StreamContext streamContext = connection.get().getStreamContext(stream);
       ConsumerContext consumer = streamContext.createOrUpdateConsumer(consumerConfiguration());
       return consumer.iterate(
           ConsumeOptions.builder()
@@ -475,7 +489,7 @@ public final class OutboxConsumer implements AutoCloseable {
   private void checkDeadLetterSubject() {
     try {
       List<String> streams =
-          settings.connection().jetStreamManagement().getStreamNames(settings.deadLetterSubject());
+          connection.get().jetStreamManagement().getStreamNames(settings.deadLetterSubject());
       if (streams.isEmpty()) {
         log.warn(
             "outbox consumer '{}': no stream captures the dead-letter subject {}. Until one"
@@ -486,315 +500,6 @@ public final class OutboxConsumer implements AutoCloseable {
       }
     } catch (IOException | JetStreamApiException e) {
       log.debug("could not check the dead-letter subject: {}", e.toString());
-    }
-  }
-
-  /**
-   * Settings of an {@link OutboxConsumer}, checked by {@link #build()}.
-   *
-   * <pre>{@code
-   * OutboxConsumer consumer = OutboxConsumer.builder()
-   *     .name("billing").connection(nc).jdbi(jdbi).stream("OUTBOX").handler(handler)
-   *     .maxDeliveries(10)
-   *     .backoff(Duration.ofMillis(500), Duration.ofMinutes(2))
-   *     .build();
-   * }</pre>
-   */
-  public static final class Builder {
-    private String name;
-    private Connection connection;
-    private Jdbi jdbi;
-    private String stream;
-    private EventHandler handler;
-    private String filterSubject;
-    private TableName inboxTable = TableName.DEFAULT_INBOX;
-    private int maxDeliveries = 5;
-    private Duration backoffInitial = Duration.ofSeconds(1);
-    private Duration backoffMax = Duration.ofSeconds(60);
-    private Duration ackWait = Duration.ofSeconds(30);
-    private int maxAckPending = 1000;
-    private int batchSize = 100;
-    private int transactionSize = 50;
-    private String deadLetterSubject;
-    // Typed Object so that loading this class never needs Micrometer.
-    private Object meterRegistry;
-    private Runnable afterCommit = () -> {};
-
-    private Builder() {}
-
-    /**
-     * Required. The durable JetStream consumer's name and this consumer's key in the inbox table:
-     * instances with the same name share the work and the record of what was applied. 1 to 128
-     * characters of {@code A-Z a-z 0-9 _ -}. Renaming a consumer starts it afresh: it replays the
-     * stream and applies everything again under the new name.
-     */
-    public Builder name(String name) {
-      this.name = name;
-      return this;
-    }
-
-    /** Required. The NATS connection; owned by the caller, who closes it after the consumer. */
-    public Builder connection(Connection connection) {
-      this.connection = connection;
-      return this;
-    }
-
-    /** Required. Where the inbox table and the handler's effects live. */
-    public Builder jdbi(Jdbi jdbi) {
-      this.jdbi = jdbi;
-      return this;
-    }
-
-    /** Required. The JetStream stream to consume, e.g. {@code OUTBOX}. */
-    public Builder stream(String stream) {
-      this.stream = stream;
-      return this;
-    }
-
-    /** Required. Applies each event, in the inbox transaction. */
-    public Builder handler(EventHandler handler) {
-      this.handler = handler;
-      return this;
-    }
-
-    /**
-     * The subjects to consume, e.g. {@code outbox.meter.>}. Default: all subjects of the stream.
-     * Then dead-letter copies that the stream also holds (messages carrying {@code
-     * Outbox-Dead-Lettered-By}) are acknowledged and skipped, never handled; with a filter, the
-     * consumer gets exactly what it matches. The server (2.9) takes one filter per consumer.
-     */
-    public Builder filterSubject(String filterSubject) {
-      this.filterSubject = filterSubject;
-      return this;
-    }
-
-    /**
-     * The inbox table, created by {@link io.outboxkit.OutboxSchema#migrateInbox}. Default {@code
-     * public.outbox_inbox}.
-     */
-    public Builder inboxTable(TableName inboxTable) {
-      this.inboxTable = inboxTable;
-      return this;
-    }
-
-    /**
-     * After this many failed deliveries of a message, it is dead-lettered. Default 5. Counted by
-     * the server's delivery count, so redeliveries for other reasons (ack timeout, a restart) count
-     * too. Transient database failures (lost connection, serialization failure, deadlock) never
-     * lead to a dead letter: they are retried with backoff until the database is back.
-     */
-    public Builder maxDeliveries(int maxDeliveries) {
-      this.maxDeliveries = maxDeliveries;
-      return this;
-    }
-
-    /**
-     * Delay before a failed message comes again: {@code initial} after the first failure, doubled
-     * after each further one, at most {@code max}. Default 1 s doubling to 60 s.
-     */
-    public Builder backoff(Duration initial, Duration max) {
-      this.backoffInitial = initial;
-      this.backoffMax = max;
-      return this;
-    }
-
-    /**
-     * How long the server waits for the acknowledgement of a delivered message before it delivers
-     * it again. Must exceed your slowest handler, else a slow message is delivered twice (still
-     * applied once: the second transaction waits on the first one's inbox row, then finds it). Also
-     * the most {@link #close()} waits for the message in hand. Default 30 s; at least 1 s.
-     */
-    public Builder ackWait(Duration ackWait) {
-      this.ackWait = ackWait;
-      return this;
-    }
-
-    /**
-     * The most messages delivered and not yet acknowledged, over all instances of this consumer.
-     * Default 1000. Use 1 for strict stream order: a failing message then holds up the rest.
-     */
-    public Builder maxAckPending(int maxAckPending) {
-      this.maxAckPending = maxAckPending;
-      return this;
-    }
-
-    /**
-     * How many messages, already at hand, are applied in one database transaction. Default 50;
-     * {@code 1} gives every message a transaction of its own. One commit for many messages is what
-     * lets a consumer keep up with a busy stream: each message still gets its own inbox row, in
-     * stream order. If anything in such a transaction fails, it is rolled back and its messages are
-     * applied again one transaction each, so a failure is charged to the message that caused it and
-     * the others are not held back.
-     */
-    public Builder transactionSize(int transactionSize) {
-      this.transactionSize = transactionSize;
-      return this;
-    }
-
-    /** How many messages one pull asks for; at most {@code maxAckPending}. Default 100. */
-    public Builder batchSize(int batchSize) {
-      this.batchSize = batchSize;
-      return this;
-    }
-
-    /**
-     * Where messages go after {@code maxDeliveries} failed deliveries. A stream must capture this
-     * subject (the default stream captures {@code outbox-dlq.>}); until one does, such messages are
-     * retried and an ERROR log says so. Default {@code "outbox-dlq." + name}.
-     */
-    public Builder deadLetterSubject(String deadLetterSubject) {
-      this.deadLetterSubject = deadLetterSubject;
-      return this;
-    }
-
-    /**
-     * Optional Micrometer registry for the meters {@code outboxkit.consumer.messages} (tags
-     * consumer, outcome), {@code outboxkit.consumer.handle}, {@code outboxkit.consumer.lag} and
-     * {@code outboxkit.consumer.last.applied.commit.time}. Default: no metrics, and Micrometer need
-     * not be on the class path.
-     */
-    public Builder meterRegistry(io.micrometer.core.instrument.MeterRegistry meterRegistry) {
-      this.meterRegistry = meterRegistry;
-      return this;
-    }
-
-    /** Test hook: runs after the commit, before the ack. */
-    Builder afterCommit(Runnable afterCommit) {
-      this.afterCommit = afterCommit;
-      return this;
-    }
-
-    /**
-     * Checks the settings and builds the consumer (not started).
-     *
-     * @throws OutboxException naming every setting that is missing or wrong, and how to fix it
-     */
-    public OutboxConsumer build() {
-      List<String> problems = new ArrayList<>();
-      if (name == null || name.isEmpty()) {
-        problems.add("name is missing: set name(\"billing\"), the durable consumer name");
-      } else if (!Subjects.NAME.matcher(name).matches()) {
-        problems.add(
-            "name '"
-                + name
-                + "' is not a valid durable consumer name: use 1 to 128 characters of A-Z a-z 0-9"
-                + " _ - (no dots, spaces or wildcards)");
-      }
-      if (connection == null) {
-        problems.add("connection is missing: set connection(Nats.connect(...))");
-      }
-      if (jdbi == null) {
-        problems.add("jdbi is missing: set jdbi(Jdbi.create(dataSource))");
-      }
-      if (stream == null || stream.isEmpty()) {
-        problems.add("stream is missing: set stream(\"OUTBOX\"), the stream the relay writes to");
-      } else if (!Subjects.validStreamName(stream)) {
-        problems.add(
-            "stream '"
-                + stream
-                + "' is not a valid stream name: no spaces, '.', '*', '>', '/' or '\\'");
-      }
-      if (handler == null) {
-        problems.add("handler is missing: set handler((handle, event) -> ...)");
-      }
-      if (filterSubject != null && !Subjects.validSubject(filterSubject, true)) {
-        problems.add(
-            "filterSubject '"
-                + filterSubject
-                + "' is not a valid subject: use dot-separated tokens, e.g. outbox.meter.>, or"
-                + " leave it unset for all subjects");
-      }
-      if (inboxTable == null) {
-        problems.add("inboxTable is null: leave it unset for public.outbox_inbox");
-      }
-      if (maxDeliveries < 1) {
-        problems.add("maxDeliveries is " + maxDeliveries + ": give 1 or more (default 5)");
-      }
-      if (backoffInitial == null
-          || backoffMax == null
-          || backoffInitial.toMillis() < 1
-          || backoffMax.compareTo(backoffInitial) < 0) {
-        problems.add(
-            "backoff("
-                + backoffInitial
-                + ", "
-                + backoffMax
-                + ") is invalid: initial must be at least 1 ms and max at least initial"
-                + " (default 1 s to 60 s)");
-      }
-      if (ackWait == null || ackWait.compareTo(Duration.ofSeconds(1)) < 0) {
-        problems.add("ackWait is " + ackWait + ": give at least 1 second (default 30 s)");
-      }
-      if (maxAckPending < 1) {
-        problems.add("maxAckPending is " + maxAckPending + ": give 1 or more (default 1000)");
-      }
-      if (transactionSize < 1) {
-        problems.add("transactionSize is " + transactionSize + ": give 1 or more (default 50)");
-      }
-      if (batchSize < 1) {
-        problems.add("batchSize is " + batchSize + ": give 1 or more (default 100)");
-      } else if (maxAckPending >= 1 && batchSize > maxAckPending) {
-        problems.add(
-            "batchSize "
-                + batchSize
-                + " exceeds maxAckPending "
-                + maxAckPending
-                + ": a pull can never receive more than maxAckPending; lower batchSize");
-      }
-      String dlq = deadLetterSubject;
-      if (dlq == null && name != null) {
-        dlq = "outbox-dlq." + name;
-      }
-      if (deadLetterSubject != null && !Subjects.validSubject(deadLetterSubject, false)) {
-        problems.add(
-            "deadLetterSubject '"
-                + deadLetterSubject
-                + "' is not a valid subject to publish to: dot-separated tokens, no wildcards");
-      } else if (dlq != null
-          && filterSubject != null
-          && Subjects.validSubject(filterSubject, true)
-          && Subjects.matches(filterSubject, dlq)) {
-        problems.add(
-            "deadLetterSubject '"
-                + dlq
-                + "' matches filterSubject '"
-                + filterSubject
-                + "': the consumer would receive its own dead letters; choose a dead-letter"
-                + " subject outside the filter");
-      }
-      if (afterCommit == null) {
-        problems.add("afterCommit is null");
-      }
-      if (!problems.isEmpty()) {
-        throw new OutboxException(
-            "OutboxConsumer"
-                + (name == null ? "" : " '" + name + "'")
-                + " is not configured correctly: "
-                + String.join("; ", problems));
-      }
-      Settings settings =
-          new Settings(
-              name,
-              connection,
-              jdbi,
-              stream,
-              handler,
-              filterSubject,
-              inboxTable,
-              maxDeliveries,
-              backoffInitial,
-              backoffMax,
-              ackWait,
-              maxAckPending,
-              batchSize,
-              transactionSize,
-              dlq,
-              afterCommit);
-      ConsumerMetrics metrics =
-          meterRegistry == null
-              ? ConsumerMetrics.NOOP
-              : MicrometerConsumerMetrics.create(meterRegistry, name);
-      return new OutboxConsumer(settings, metrics);
     }
   }
 }

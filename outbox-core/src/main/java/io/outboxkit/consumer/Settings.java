@@ -1,11 +1,12 @@
 package io.outboxkit.consumer;
 
 import io.nats.client.Connection;
+import io.outboxkit.Backoff;
 import io.outboxkit.TableName;
 import java.time.Duration;
 import org.jdbi.v3.core.Jdbi;
 
-/** The validated settings of one consumer, as {@link OutboxConsumer.Builder#build()} made them. */
+/** The validated settings of one consumer, as {@link OutboxConsumerBuilder#build()} made them. */
 record Settings(
     String name,
     Connection connection,
@@ -15,8 +16,7 @@ record Settings(
     String filterSubject,
     TableName inboxTable,
     int maxDeliveries,
-    Duration backoffInitial,
-    Duration backoffMax,
+    Backoff backoff,
     Duration ackWait,
     int maxAckPending,
     int batchSize,
@@ -25,14 +25,12 @@ record Settings(
     Runnable afterCommit) {
 
   /**
-   * The delay before retry after failed delivery number {@code deliveries}: the initial backoff,
-   * doubled for each earlier delivery, at most the maximum.
+   * The delay before a message comes again after failed delivery number {@code n}: the backoff's
+   * jittered delay one step ahead, between half and all of {@code min(initial × 2^n, max)}, so that
+   * the configured {@code initial} stays the shortest wait after a first failure.
    */
-  Duration backoff(long deliveries) {
-    long initial = backoffInitial.toMillis();
-    long max = backoffMax.toMillis();
-    long n = Math.max(0, deliveries - 1);
-    long delay = n >= 62 || initial > (max >> Math.min(n, 62)) ? max : initial << n;
-    return Duration.ofMillis(Math.min(delay, max));
+  Duration retryDelay(long deliveries) {
+    long attempt = deliveries < 1 ? 2 : deliveries == Long.MAX_VALUE ? deliveries : deliveries + 1;
+    return backoff.delay(attempt);
   }
 }

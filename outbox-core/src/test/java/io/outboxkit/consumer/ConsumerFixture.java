@@ -91,7 +91,7 @@ final class ConsumerFixture {
   }
 
   /** A builder with the test stream's settings and fast retries; closed after the test. */
-  OutboxConsumer.Builder consumer(TestStream stream, String name, EventHandler handler) {
+  OutboxConsumerBuilder consumer(TestStream stream, String name, EventHandler handler) {
     return OutboxConsumer.builder().name(name).connection(infra.nats()).jdbi(infra.jdbi()).stream(
             stream.name())
         .handler(handler)
@@ -100,7 +100,7 @@ final class ConsumerFixture {
         .ackWait(Duration.ofSeconds(5));
   }
 
-  OutboxConsumer started(OutboxConsumer.Builder builder) {
+  OutboxConsumer started(OutboxConsumerBuilder builder) {
     OutboxConsumer consumer = builder.build();
     consumers.add(consumer);
     return consumer.start();

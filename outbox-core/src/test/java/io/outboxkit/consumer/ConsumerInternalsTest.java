@@ -3,6 +3,7 @@ package io.outboxkit.consumer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.outboxkit.Backoff;
 import io.outboxkit.OutboxException;
 import io.outboxkit.TableName;
 import java.nio.charset.StandardCharsets;
@@ -10,7 +11,9 @@ import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 import org.junit.jupiter.api.Test;
 
@@ -26,8 +29,7 @@ class ConsumerInternalsTest {
         null,
         TableName.DEFAULT_INBOX,
         5,
-        initial,
-        max,
+        Backoff.of(initial, max),
         Duration.ofSeconds(30),
         1000,
         100,
@@ -37,23 +39,23 @@ class ConsumerInternalsTest {
   }
 
   @Test
-  void backoffDoublesFromInitialUpToMax() {
+  void retryDelayDoublesFromInitialUpToMaxAndJitterOnlyLengthensIt() {
     Settings s = settings(Duration.ofSeconds(1), Duration.ofSeconds(60));
-    assertThat(s.backoff(1)).isEqualTo(Duration.ofSeconds(1));
-    assertThat(s.backoff(2)).isEqualTo(Duration.ofSeconds(2));
-    assertThat(s.backoff(3)).isEqualTo(Duration.ofSeconds(4));
-    assertThat(s.backoff(6)).isEqualTo(Duration.ofSeconds(32));
-    assertThat(s.backoff(7)).isEqualTo(Duration.ofSeconds(60));
-    assertThat(s.backoff(1_000)).isEqualTo(Duration.ofSeconds(60));
-    assertThat(s.backoff(Long.MAX_VALUE)).isEqualTo(Duration.ofSeconds(60));
-  }
-
-  @Test
-  void errorHeaderIsOneLineOfAsciiAndBounded() {
-    assertThat(MessageProcessor.headerValue("a\r\nb\tc ü")).isEqualTo("a  b c ?");
-    String longText = "x".repeat(5000);
-    String value = MessageProcessor.headerValue(longText);
-    assertThat(value).hasSize(MessageProcessor.MAX_ERROR_LENGTH).endsWith("...");
+    Set<Duration> firstDelays = new HashSet<>();
+    for (int i = 0; i < 200; i++) {
+      firstDelays.add(s.retryDelay(1));
+      assertThat(s.retryDelay(1)).isBetween(Duration.ofSeconds(1), Duration.ofSeconds(2));
+      assertThat(s.retryDelay(2)).isBetween(Duration.ofSeconds(2), Duration.ofSeconds(4));
+      assertThat(s.retryDelay(3)).isBetween(Duration.ofSeconds(4), Duration.ofSeconds(8));
+      assertThat(s.retryDelay(5)).isBetween(Duration.ofSeconds(16), Duration.ofSeconds(32));
+      // near and at the maximum: never above it, never below half of it
+      assertThat(s.retryDelay(6)).isBetween(Duration.ofSeconds(30), Duration.ofSeconds(60));
+      assertThat(s.retryDelay(7)).isBetween(Duration.ofSeconds(30), Duration.ofSeconds(60));
+      assertThat(s.retryDelay(1_000)).isBetween(Duration.ofSeconds(30), Duration.ofSeconds(60));
+      assertThat(s.retryDelay(Long.MAX_VALUE))
+          .isBetween(Duration.ofSeconds(30), Duration.ofSeconds(60));
+    }
+    assertThat(firstDelays).as("jitter: retries of one outage spread out").hasSizeGreaterThan(10);
   }
 
   @Test
@@ -77,29 +79,6 @@ class ConsumerInternalsTest {
         .isTrue();
     assertThat(MessageProcessor.isTransient(new SQLException("duplicate key", "23505"))).isFalse();
     assertThat(MessageProcessor.isTransient(new IllegalStateException("bug"))).isFalse();
-  }
-
-  @Test
-  void describeAddsTheRootCause() {
-    Exception e = new IllegalStateException("apply failed", new SQLException("disk full"));
-    assertThat(MessageProcessor.describe(e))
-        .isEqualTo("apply failed (caused by java.sql.SQLException: disk full)");
-    assertThat(MessageProcessor.describe(new NullPointerException()))
-        .isEqualTo("java.lang.NullPointerException");
-  }
-
-  @Test
-  void subjectsMatchLikeNats() {
-    assertThat(Subjects.matches("outbox.>", "outbox.meter.Read")).isTrue();
-    assertThat(Subjects.matches("outbox.>", "outbox")).isFalse();
-    assertThat(Subjects.matches("outbox.*.Read", "outbox.meter.Read")).isTrue();
-    assertThat(Subjects.matches("outbox.*", "outbox.meter.Read")).isFalse();
-    assertThat(Subjects.matches(">", "outbox-dlq.billing")).isTrue();
-    assertThat(Subjects.matches("outbox.>", "outbox-dlq.billing")).isFalse();
-    assertThat(Subjects.validSubject("outbox.>", true)).isTrue();
-    assertThat(Subjects.validSubject("outbox.>", false)).isFalse();
-    assertThat(Subjects.validSubject("outbox.>.x", true)).isFalse();
-    assertThat(Subjects.validSubject("a b", true)).isFalse();
   }
 
   record Reading(String meterId, double kwh, Instant at) {}

@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.nats.client.api.MessageInfo;
 import io.nats.client.api.StreamConfiguration;
 import io.nats.client.impl.Headers;
+import io.outboxkit.HeaderValues;
 import io.outboxkit.OutboxException;
 import io.outboxkit.OutboxHeaders;
 import io.outboxkit.TableName;
@@ -180,7 +181,10 @@ class OutboxConsumerIT {
     Headers h = dead.getHeaders();
     assertThat(new String(dead.getData(), StandardCharsets.UTF_8))
         .isEqualTo("{\"meterId\":\"m-bad\",\"kwh\":-5}");
-    assertThat(h.getFirst(OutboxHeaders.ERROR)).isEqualTo("reading is negative: -5 kWh, ?nit?");
+    // The reason travels encoded (RFC 8187 form): the original text, line break and umlaut intact.
+    assertThat(h.getFirst(OutboxHeaders.ERROR)).startsWith(HeaderValues.MARKER);
+    assertThat(HeaderValues.decode(h.getFirst(OutboxHeaders.ERROR)))
+        .isEqualTo("IllegalArgumentException: reading is negative:\n-5 kWh, ünit?");
     assertThat(h.getFirst(OutboxHeaders.ERROR_KIND))
         .isEqualTo(IllegalArgumentException.class.getName());
     assertThat(h.getFirst(OutboxHeaders.ORIGINAL_SUBJECT))
@@ -323,7 +327,7 @@ class OutboxConsumerIT {
                     && fx.lastMessage(stream, nowhere) != null
                     && fx.settled(stream, "parked"));
     assertThat(fx.lastMessage(stream, nowhere).getHeaders().getFirst(OutboxHeaders.ERROR))
-        .isEqualTo("always fails");
+        .isEqualTo("IllegalStateException: always fails");
   }
 
   @Test

@@ -5,6 +5,7 @@ import io.nats.client.JetStream;
 import io.nats.client.JetStreamApiException;
 import io.nats.client.api.PublishAck;
 import io.nats.client.impl.Headers;
+import io.outboxkit.HeaderValues;
 import io.outboxkit.OutboxHeaders;
 import io.outboxkit.UuidV7;
 import io.outboxkit.testing.Ports;
@@ -19,7 +20,8 @@ import java.util.Map;
 /**
  * Publishes messages the way the outboxkit relay does, so consumer tests need no relay: subject
  * {@code <base>.<aggregate_type>.<event_type>}, {@code Nats-Msg-Id} = outbox id, the {@code
- * Outbox-*} headers, the row's own headers, the payload bytes unchanged.
+ * Outbox-*} headers, the row's own headers, every header value encoded by {@link HeaderValues}, the
+ * payload bytes unchanged.
  */
 final class TestRelay {
   private final JetStream js;
@@ -64,7 +66,14 @@ final class TestRelay {
   }
 
   String subject(Event event) {
-    return subjectBase + "." + event.aggregateType() + "." + event.eventType();
+    return subjectBase + "." + token(event.aggregateType()) + "." + token(event.eventType());
+  }
+
+  /**
+   * A type as a subject token: as it is when it is one, else a stand-in (tests route by stream).
+   */
+  private static String token(String type) {
+    return type.matches("[A-Za-z0-9_-]+") ? type : "_" + Integer.toHexString(type.hashCode());
   }
 
   PublishAck publish(Event event) {
@@ -91,16 +100,17 @@ final class TestRelay {
     return ack[0];
   }
 
+  /** The relay's headers: every value that is not plain ASCII encoded by {@link HeaderValues}. */
   private static Headers headers(Event event) {
     Headers headers = new Headers();
-    headers.put(OutboxHeaders.AGGREGATE_TYPE, event.aggregateType());
-    headers.put(OutboxHeaders.AGGREGATE_ID, event.aggregateId());
-    headers.put(OutboxHeaders.EVENT_TYPE, event.eventType());
+    headers.put(OutboxHeaders.AGGREGATE_TYPE, HeaderValues.encode(event.aggregateType()));
+    headers.put(OutboxHeaders.AGGREGATE_ID, HeaderValues.encode(event.aggregateId()));
+    headers.put(OutboxHeaders.EVENT_TYPE, HeaderValues.encode(event.eventType()));
     Instant t = event.committedAt();
     headers.put(
         OutboxHeaders.COMMIT_TIME,
         Long.toString(t.getEpochSecond() * 1_000_000L + t.getNano() / 1_000));
-    event.headers().forEach(headers::put);
+    event.headers().forEach((name, value) -> headers.put(name, HeaderValues.encode(value)));
     return headers;
   }
 

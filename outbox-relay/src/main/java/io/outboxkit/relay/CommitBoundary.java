@@ -3,17 +3,21 @@ package io.outboxkit.relay;
 import java.util.Map;
 
 /**
- * Which records may be marked processed, so that their offset is stored: only safe resume points.
+ * Which records may be marked processed, so that their offset is stored: only the relay's own
+ * checkpoints, non-transactional logical messages it writes into the WAL every {@code
+ * engine.heartbeat-interval} (and a marker at shutdown), whose offsets have {@code lsn == lsn_proc
+ * == lsn_commit} and {@code messageType = MESSAGE}.
  *
- * <p>Debezium 3.6.1 gives every row of one multi-insert WAL record (a {@code COPY}) the same
- * offset, and on restart skips all rows at the stored LSN (Debezium issue dbz#1554, fixed only in
- * 3.7). A relay that stored the offset of row 10 of a 100-row COPY would lose rows 11 to 100. So
- * the relay never stores the offset of a data row: it stores only the offsets of transaction
- * commits and of non-transactional logical messages (its own heartbeats, every {@code
- * engine.heartbeat-interval}, and a marker at shutdown), whose offsets have {@code lsn == lsn_proc
- * == lsn_commit}. Resuming from one replays whole transactions after it; JetStream drops the
- * replays by {@code Nats-Msg-Id}. This reads Debezium 3.6.1's offset keys; re-check them when
- * upgrading.
+ * <p>Why not transaction commits: Debezium 3.6.1 resumes from a stored COMMIT offset by searching
+ * the resume position ({@code WalPositionLocator}); when the first transaction sent after the
+ * restart began before that commit and wrote a row exactly at the commit's end LSN, the search
+ * settles on that transaction's COMMIT and filters out its BEGIN and rows: they are lost. For a
+ * stored MESSAGE offset Debezium resumes from the first LSN it receives, and PostgreSQL sends every
+ * transaction that commits after the message in full, so nothing is skipped whatever the
+ * interleaving. Why not data rows: rows of one multi-insert WAL record share an offset, and
+ * Debezium skips all rows at a stored LSN on restart (dbz#1554, fixed only in 3.7). Resuming from a
+ * checkpoint replays whole transactions after it; the relay then skips what the stream already
+ * holds. This reads Debezium 3.6.1's offset keys; re-check them when upgrading.
  */
 final class CommitBoundary {
   private CommitBoundary() {}
@@ -22,19 +26,10 @@ final class CommitBoundary {
     if (offset == null) {
       return false;
     }
-    Object type = offset.get("messageType");
     Object lsn = offset.get("lsn");
-    Object proc = offset.get("lsn_proc");
-    Object commit = offset.get("lsn_commit");
-    return ("COMMIT".equals(type) || "MESSAGE".equals(type))
+    return "MESSAGE".equals(offset.get("messageType"))
         && lsn != null
-        && lsn.equals(proc)
-        && lsn.equals(commit);
-  }
-
-  /** The record's LSN, or -1. */
-  static long lsn(Map<String, ?> offset) {
-    Object lsn = offset == null ? null : offset.get("lsn");
-    return lsn instanceof Number n ? n.longValue() : -1;
+        && lsn.equals(offset.get("lsn_proc"))
+        && lsn.equals(offset.get("lsn_commit"));
   }
 }

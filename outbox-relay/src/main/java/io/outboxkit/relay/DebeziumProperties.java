@@ -1,5 +1,6 @@
 package io.outboxkit.relay;
 
+import io.outboxkit.OutboxColumns;
 import io.outboxkit.TableName;
 import java.util.Map;
 import java.util.Properties;
@@ -46,16 +47,7 @@ final class DebeziumProperties {
     p.setProperty(
         "column.include.list",
         s.tables().stream()
-            .flatMap(
-                t ->
-                    java.util.stream.Stream.of(
-                            "id",
-                            "aggregate_type",
-                            "aggregate_id",
-                            "event_type",
-                            "payload",
-                            "headers")
-                        .map(c -> t.qualified() + "." + c))
+            .flatMap(t -> OutboxColumns.WRITTEN.stream().map(c -> t.qualified() + "." + c))
             .collect(Collectors.joining(",")));
     p.setProperty("snapshot.mode", "no_data");
     p.setProperty("binary.handling.mode", "bytes");
@@ -69,17 +61,13 @@ final class DebeziumProperties {
     p.setProperty("max.queue.size", Integer.toString(engine.maxQueueSize()));
     p.setProperty("poll.interval.ms", Long.toString(engine.pollInterval().toMillis()));
 
-    // Heartbeats: a logical message through the WAL keeps the slot advancing while the outbox is
-    // idle and other tables are busy.
-    p.setProperty("heartbeat.interval.ms", Long.toString(engine.heartbeatInterval().toMillis()));
+    // No Debezium heartbeats: the relay writes its own checkpoints into the WAL (Checkpoints), the
+    // only resume points it stores; they also keep the slot advancing while the outbox is idle.
+    p.setProperty("heartbeat.interval.ms", "0");
+    // Logical messages: the relay's checkpoints, and outbox events written as WAL messages.
     p.setProperty(
-        "heartbeat.action.query",
-        "SELECT pg_logical_emit_message(false, '"
-            + RowConverter.HEARTBEAT_PREFIX
-            + "', now()::text)");
-
-    // Non-transactional logical messages arrive between transactions with a safe resume offset.
-    p.setProperty("message.prefix.include.list", RowConverter.HEARTBEAT_PREFIX);
+        "message.prefix.include.list",
+        RowConverter.CHECKPOINT_PREFIX + "," + s.raw().messagePrefix());
 
     // The relay supervises the engine itself (restart with backoff).
     p.setProperty("errors.max.retries", "0");

@@ -2,43 +2,79 @@ package io.outboxkit.relay;
 
 import io.nats.client.Connection;
 import io.nats.client.JetStreamApiException;
-import io.nats.client.JetStreamManagement;
-import io.nats.client.Nats;
-import io.nats.client.Options;
-import io.nats.client.api.StorageType;
-import io.nats.client.api.StreamConfiguration;
-import io.nats.client.api.StreamInfo;
+import io.outboxkit.Backoff;
+import io.outboxkit.OutboxException;
 import java.io.IOException;
-import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Publishes batches to JetStream and returns only when every message of the batch is acknowledged.
+ * Publishes batches to JetStream and returns only when every message of the batch (or the dead
+ * letter standing in for it) is acknowledged.
  *
  * <p>Order: messages go out in batch order on one connection, with up to {@code max-in-flight}
  * unacknowledged. The server stores what one connection sends in order, so after a failure the
  * stored messages are a prefix; the relay stops sending at the first failure, waits for the rest,
  * and resends the unacknowledged ones in order on a connection it opens anew (the old one is never
- * reused after it broke: no message of a new connection can overtake one lost on the old). Resent
- * messages keep their {@code Nats-Msg-Id}, so JetStream drops the ones it already has.
+ * reused after it broke: no message of a new connection can overtake one lost on the old).
+ *
+ * <p>Exactly once in the stream: before resending on a new connection, the publisher reads the
+ * stream from the last sequence it knows to be confirmed and drops the messages already stored
+ * there, so an outage longer than the stream's duplicate window stores nothing twice.
+ *
+ * <p>What belongs to one message never stops the batch: a message over the size limit (the server's
+ * {@code max_payload} or the stream's {@code max_msg_size}, checked at send time) or one the stream
+ * refuses for itself ({@code Nats-Expected-*}, size, TTL) is replaced by its dead letter. Only
+ * transport failures (connection, timeout, no responders, stream-wide refusals) are retried, with
+ * backoff, until {@link #close()}.
  */
 final class JetStreamPublisher implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(JetStreamPublisher.class);
 
-  private final RelaySettings settings;
+  /**
+   * JetStream error codes that concern one message, not the stream: message too large (10054),
+   * {@code Nats-Expected-Stream} (10060), {@code Nats-Expected-Last-Msg-Id} (10070), {@code
+   * Nats-Expected-Last-Sequence} / {@code -Subject-Sequence} (10071), per-message TTL
+   * (10164-10166).
+   */
+  private static final Set<Integer> MESSAGE_ERRORS =
+      Set.of(10054, 10060, 10070, 10071, 10164, 10165, 10166);
+
+  private final NatsConnector connector;
+  private final StreamProvisioner stream;
+  private final StreamTail tail;
+  private final DeadLetters deadLetters;
   private final RelayConfig.Publish config;
+  private final Backoff backoff;
   private final RelayMetrics metrics;
   private volatile Connection connection;
   private volatile AckInbox acks;
+  private volatile long limit = 1024 * 1024;
+  private volatile String limitName = "the NATS server's max_payload";
   private volatile boolean closed;
 
-  JetStreamPublisher(RelaySettings settings, RelayMetrics metrics) {
-    this.settings = settings;
-    this.config = settings.raw().publish();
+  /**
+   * The stream sequence up to which everything this relay sent is known to be stored; -1 unknown.
+   */
+  private long confirmedSeq = -1;
+
+  JetStreamPublisher(
+      NatsConnector connector,
+      StreamProvisioner stream,
+      StreamTail tail,
+      DeadLetters deadLetters,
+      RelayConfig.Publish config,
+      RelayMetrics metrics) {
+    this.connector = connector;
+    this.stream = stream;
+    this.tail = tail;
+    this.deadLetters = deadLetters;
+    this.config = config;
+    this.backoff = Backoff.of(config.retryBackoff(), config.retryBackoffMax());
     this.metrics = metrics;
   }
 
@@ -53,245 +89,175 @@ final class JetStreamPublisher implements AutoCloseable {
     return c == null ? "NOT_CONNECTED" : c.getStatus().name();
   }
 
-  /** The server's max_payload, or 1 MiB before the first connection. */
-  long maxPayload() {
-    Connection c = connection;
-    return c == null ? 1024 * 1024 : c.getMaxPayload();
-  }
-
   /**
-   * Connects if not connected. Never reconnects a broken connection: each connection is one ordered
-   * channel, replaced after a failure.
+   * Connects if not connected, checks (or creates) the stream and takes its limits. Never
+   * reconnects a broken connection: each connection is one ordered channel, replaced after a
+   * failure.
    *
-   * @throws RelayException retryable when the servers cannot be reached
+   * @throws RelayException retryable when NATS or JetStream does not answer, fatal for a stream
+   *     that cannot serve
    */
   synchronized Connection connect() {
     if (isConnected()) {
       return connection;
     }
     dropConnection();
-    RelayConfig.Nats n = settings.raw().nats();
-    Options.Builder b =
-        new Options.Builder()
-            .servers(n.servers().toArray(String[]::new))
-            .connectionName("outboxkit-relay-" + settings.slot())
-            .connectionTimeout(n.connectTimeout())
-            .noReconnect()
-            .reconnectBufferSize(0)
-            .maxMessagesInOutgoingQueue(Math.max(10_000, config.maxInFlight() * 2))
-            .bufferSize(256 * 1024)
-            .errorListener(new QuietErrorListener());
-    if (n.user() != null && !n.user().isBlank()) {
-      b.userInfo(n.user(), n.password() == null ? "" : n.password());
-    }
-    if (n.token() != null && !n.token().isBlank()) {
-      b.token(n.token().toCharArray());
-    }
-    if (n.credentialsFile() != null && !n.credentialsFile().isBlank()) {
-      b.authHandler(Nats.credentials(n.credentialsFile()));
-    }
-    if (n.tls()) {
-      if (n.truststore() != null) {
-        b.truststorePath(n.truststore());
-        if (n.truststorePassword() != null) {
-          b.truststorePassword(n.truststorePassword().toCharArray());
-        }
-      }
-      if (n.keystore() != null) {
-        b.keystorePath(n.keystore());
-        if (n.keystorePassword() != null) {
-          b.keystorePassword(n.keystorePassword().toCharArray());
-        }
-      }
-      if (n.truststore() == null && n.keystore() == null) {
-        try {
-          b.secure(); // the JVM's default trust store
-        } catch (java.security.NoSuchAlgorithmException e) {
-          throw RelayException.fatal("TLS is not available in this JVM: " + e.getMessage());
-        }
-      }
-    }
+    Connection c = connector.connect();
     try {
-      Connection c = Nats.connect(b.build());
-      connection = c;
+      StreamProvisioner.Limits limits = stream.ensure(c);
+      long max = c.getMaxPayload();
+      boolean streamSmaller = limits.maxMsgSize() > 0 && limits.maxMsgSize() < max;
+      limit = streamSmaller ? limits.maxMsgSize() : max;
+      limitName =
+          streamSmaller
+              ? "stream " + stream.name() + "'s max_msg_size"
+              : "the NATS server's max_payload";
       acks = new AckInbox(c, metrics);
-      log.info(
-          "connected to NATS {} (max_payload {} bytes)", c.getConnectedUrl(), c.getMaxPayload());
+      connection = c;
       return c;
-    } catch (IOException | RuntimeException e) {
-      throw RelayException.retryable(
-          "cannot connect to NATS " + n.servers() + ": " + e.getMessage(), e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw RelayException.retryable("interrupted while connecting to NATS", e);
+    } catch (RuntimeException e) {
+      closeQuietly(c);
+      throw e;
     }
+  }
+
+  /** The connection, for reading the stream (connects if needed). */
+  Connection connection() {
+    return connect();
   }
 
   /**
-   * Checks the stream, or creates it when it is missing and {@code stream.create} is on. An
-   * existing stream is never changed: when its subjects do not cover the relay's subjects the relay
-   * stops with the fix.
-   */
-  void ensureStream() {
-    RelayConfig.Stream s = settings.raw().stream();
-    Connection c = connect();
-    try {
-      JetStreamManagement jsm = c.jetStreamManagement();
-      StreamInfo info;
-      try {
-        info = jsm.getStreamInfo(s.name());
-      } catch (JetStreamApiException e) {
-        if (e.getApiErrorCode() != 10059) {
-          throw e;
-        }
-        if (!s.create()) {
-          throw RelayException.fatal(
-              "JetStream stream "
-                  + s.name()
-                  + " does not exist and outboxkit.relay.stream.create is false: create it with"
-                  + " subjects covering "
-                  + settings.subjects().wildcard()
-                  + " and "
-                  + settings.deadLetterSubject()
-                  + ", or set outboxkit.relay.stream.create=true");
-        }
-        info =
-            jsm.addStream(
-                StreamConfiguration.builder()
-                    .name(s.name())
-                    .subjects(s.subjects())
-                    .storageType(
-                        "memory".equals(s.storage()) ? StorageType.Memory : StorageType.File)
-                    .replicas(s.replicas())
-                    .duplicateWindow(s.duplicateWindow())
-                    .description("outbox events published by outboxkit-relay")
-                    .build());
-        log.info(
-            "created JetStream stream {} (subjects {}, {} storage, {} replicas, duplicate window {})",
-            s.name(),
-            s.subjects(),
-            s.storage(),
-            s.replicas(),
-            s.duplicateWindow());
-      }
-      List<String> subjects = info.getConfiguration().getSubjects();
-      checkCovered(
-          s.name(), subjects, settings.subjects().wildcard(), "outboxkit.relay.subject-template");
-      checkCovered(
-          s.name(), subjects, settings.deadLetterSubject(), "outboxkit.relay.dead-letter-subject");
-    } catch (IOException e) {
-      throw RelayException.retryable("checking JetStream stream " + s.name() + " failed: " + e, e);
-    } catch (JetStreamApiException e) {
-      throw RelayException.retryable(
-          "checking JetStream stream "
-              + s.name()
-              + " failed: "
-              + e.getMessage()
-              + " (is JetStream enabled on the server? start it with -js)",
-          e);
-    }
-  }
-
-  private static void checkCovered(
-      String stream, List<String> filters, String subject, String setting) {
-    for (String f : filters) {
-      if (SubjectTemplate.covers(f, subject)) {
-        return;
-      }
-    }
-    throw RelayException.fatal(
-        "JetStream stream "
-            + stream
-            + " has subjects "
-            + filters
-            + ", which do not cover "
-            + subject
-            + " (from "
-            + setting
-            + "): add a subject such as "
-            + subject.substring(
-                0, subject.indexOf('.') < 0 ? subject.length() : subject.indexOf('.'))
-            + ".> to the stream, or change "
-            + setting);
-  }
-
-  /**
-   * The batch was converted for another {@code max_payload} than the server's, now that the relay
-   * (re)connected: it must be converted again, so that what is too large is dead-lettered.
-   */
-  static final class MaxPayloadChanged extends Exception {
-    private static final long serialVersionUID = 1L;
-    final long maxPayload;
-
-    MaxPayloadChanged(long maxPayload) {
-      super("the server's max_payload is now " + maxPayload + " bytes", null, false, false);
-      this.maxPayload = maxPayload;
-    }
-  }
-
-  /**
-   * Connects (retrying with backoff until NATS answers, or the relay stops) and returns the
-   * server's {@code max_payload}.
-   */
-  long connectedMaxPayload() throws InterruptedException {
-    long backoff = config.retryBackoff().toNanos();
-    while (true) {
-      if (closed || Thread.currentThread().isInterrupted()) {
-        throw new InterruptedException("relay stopping");
-      }
-      try {
-        return connect().getMaxPayload();
-      } catch (RelayException e) {
-        metrics.retry();
-        log.warn("{}; retrying in {} ms", e.getMessage(), TimeUnit.NANOSECONDS.toMillis(backoff));
-        TimeUnit.NANOSECONDS.sleep(backoff);
-        backoff = Math.min(backoff * 2, config.retryBackoffMax().toNanos());
-      }
-    }
-  }
-
-  /**
-   * Publishes every message and returns when all are acknowledged; retries failed or timed-out ones
-   * with backoff, forever, until {@link #close()}.
+   * Publishes every message and returns when all are acknowledged; retries transport failures with
+   * backoff, forever, until {@link #close()}. Messages that cannot be published as they are become
+   * dead letters in {@code batch}, in place.
    *
    * @throws InterruptedException when the relay is stopping; then nothing is known to be acked
    */
-  void publishAll(List<OutboundMessage> batch, long convertedFor)
-      throws InterruptedException, MaxPayloadChanged {
+  void publishAll(List<OutboundMessage> batch) throws InterruptedException {
     int n = batch.size();
     boolean[] acked = new boolean[n];
-    long backoff = config.retryBackoff().toNanos();
+    boolean[] sent = new boolean[n];
+    long[] seqs = new long[n];
+    int failures = 0;
+    boolean fresh = false;
     while (true) {
       if (closed || Thread.currentThread().isInterrupted()) {
         throw new InterruptedException("relay stopping");
       }
       Throwable failure;
       try {
-        long limit = connect().getMaxPayload();
-        if (limit != convertedFor) {
-          throw new MaxPayloadChanged(limit);
+        if (!isConnected()) {
+          connect();
+          fresh = true;
         }
-        failure = attempt(batch, acked);
-      } catch (RelayException e) {
+        if (confirmedSeq < 0) {
+          confirmedSeq = tail.lastSeq(connection); // nothing of this relay is in flight yet
+        }
+        if (fresh) {
+          skipStored(batch, acked, sent);
+          fresh = false;
+        }
+        fitToLimit(batch, acked);
+        failure = attempt(batch, acked, sent, seqs);
+      } catch (RelayException | IOException | JetStreamApiException e) {
         failure = e;
       }
+      advanceConfirmed(acked, seqs);
       if (failure == null) {
         return;
       }
+      if (failure instanceof MessagesRefused) {
+        continue; // dead letters replace the refused messages; send them at once
+      }
+      if (failure instanceof RelayException re && re.isFatal()) {
+        throw re;
+      }
       metrics.retry();
+      failures++;
+      long delay = backoff.delay(failures).toMillis();
       int pending = 0;
       for (boolean a : acked) {
         pending += a ? 0 : 1;
       }
       log.warn(
           "publish to JetStream failed ({}); {} of {} messages unacknowledged, retrying in {} ms",
-          describe(failure),
+          OutboxException.describe(failure),
           pending,
           n,
-          TimeUnit.NANOSECONDS.toMillis(backoff));
+          delay);
       dropConnection();
-      TimeUnit.NANOSECONDS.sleep(backoff);
-      backoff = Math.min(backoff * 2, config.retryBackoffMax().toNanos());
+      TimeUnit.MILLISECONDS.sleep(delay);
+    }
+  }
+
+  /** A message the server refused for itself; it has been replaced by its dead letter. */
+  private static final class MessagesRefused extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    MessagesRefused() {
+      super(null, null, false, false);
+    }
+  }
+
+  /**
+   * On a new connection, before resending: drops from the batch what the stream already holds (sent
+   * on the broken connection and stored, its ack lost).
+   */
+  private void skipStored(List<OutboundMessage> batch, boolean[] acked, boolean[] sent)
+      throws IOException, JetStreamApiException {
+    boolean any = false;
+    for (int i = 0; i < batch.size(); i++) {
+      any |= sent[i] && !acked[i];
+    }
+    if (!any) {
+      return;
+    }
+    Set<String> stored = tail.idsFrom(connection, confirmedSeq + 1);
+    int skipped = 0;
+    for (int i = 0; i < batch.size(); i++) {
+      if (sent[i] && !acked[i] && stored.contains(batch.get(i).id())) {
+        acked[i] = true;
+        skipped++;
+        metrics.replaySkipped();
+      }
+    }
+    if (skipped > 0) {
+      log.info(
+          "{} messages sent before the reconnect were stored already; not sent again", skipped);
+    }
+  }
+
+  /** Replaces messages over the size limit by their dead letters, and shrinks dead letters. */
+  private void fitToLimit(List<OutboundMessage> batch, boolean[] acked) {
+    long max = limit;
+    for (int i = 0; i < batch.size(); i++) {
+      OutboundMessage m = batch.get(i);
+      if (acked[i] || m.size() <= max) {
+        continue;
+      }
+      batch.set(
+          i,
+          m.isDeadLetter()
+              ? deadLetters.fit(m, max)
+              : deadLetters.of(
+                  m,
+                  "payload_too_large",
+                  "event is "
+                      + m.size()
+                      + " bytes with headers, over "
+                      + limitName
+                      + " of "
+                      + max
+                      + " bytes",
+                  max));
+    }
+  }
+
+  private void advanceConfirmed(boolean[] acked, long[] seqs) {
+    for (int i = 0; i < acked.length && acked[i]; i++) {
+      if (seqs[i] > confirmedSeq) {
+        confirmedSeq = seqs[i];
+      }
     }
   }
 
@@ -299,7 +265,8 @@ final class JetStreamPublisher implements AutoCloseable {
    * One pass over the unacknowledged messages, in order, on one connection; returns the first
    * failure, or null. Stops sending at the first failure and waits for what is in flight.
    */
-  private Throwable attempt(List<OutboundMessage> batch, boolean[] acked)
+  private Throwable attempt(
+      List<OutboundMessage> batch, boolean[] acked, boolean[] sentEver, long[] seqs)
       throws InterruptedException {
     Connection c = connection;
     AckInbox inbox = acks;
@@ -317,13 +284,12 @@ final class JetStreamPublisher implements AutoCloseable {
       if (acked[i]) {
         continue;
       }
-      if (!inbox.awaitInFlightAtMost(window - 1, AckInbox.deadline(timeout))) {
+      if (!inbox.awaitInFlightAtMost(window - 1, System.nanoTime() + timeout)) {
         failure = new TimeoutException("no ack within " + config.ackTimeout().toMillis() + " ms");
         break;
       }
-      if (inbox.firstError() != null) {
-        failure = new IllegalStateException(inbox.firstError());
-        break;
+      if (inbox.anyFailed()) {
+        break; // what follows a refused message waits, so that the stream keeps the batch's order
       }
       OutboundMessage m = batch.get(i);
       inbox.sending(i, m.commitMicros());
@@ -334,45 +300,76 @@ final class JetStreamPublisher implements AutoCloseable {
         failure = e;
         break;
       }
+      sentEver[i] = true;
       lastSent = i;
       lastSentAt = System.nanoTime();
       metrics.inFlight.set(inbox.inFlight());
     }
     boolean allResolved = inbox.awaitInFlightAtMost(0, lastSentAt + timeout);
     metrics.inFlight.set(0);
+    boolean refused = false;
+    Throwable transport = null;
     for (int i = 0; i <= lastSent; i++) {
-      if (!acked[i] && inbox.state(i) == AckInbox.ACKED) {
-        acked[i] = true;
+      if (acked[i]) {
+        continue;
       }
-    }
-    if (failure == null && inbox.firstError() != null) {
-      failure = new IllegalStateException(inbox.firstError());
-    }
-    if (failure == null && !allResolved) {
-      metrics.publishError("timeout");
-      failure =
-          new TimeoutException(
-              inbox.inFlight() + " acks missing after " + config.ackTimeout().toMillis() + " ms");
-    }
-    if (failure == null) {
-      for (boolean a : acked) {
-        if (!a) {
-          return new IllegalStateException("a message was not sent");
+      byte state = inbox.state(i);
+      OutboundMessage m = batch.get(i);
+      if (state == AckInbox.ACKED) {
+        acked[i] = true;
+        seqs[i] = inbox.streamSeq(i);
+        if (m.isDeadLetter()) {
+          metrics.deadLetter(m.deadLetterKind());
+          log.error(
+              "outbox event {} dead-lettered to {}: {}: {}",
+              m.id(),
+              m.subject(),
+              m.deadLetterKind(),
+              m.deadLetterReason());
+        }
+      } else if (state == AckInbox.FAILED) {
+        if (MESSAGE_ERRORS.contains(inbox.errorCode(i)) && !m.isDeadLetter()) {
+          batch.set(i, deadLetters.of(m, "rejected_by_stream", inbox.error(i), limit));
+          refused = true;
+        } else if (transport == null) {
+          transport = new IllegalStateException(inbox.error(i));
         }
       }
     }
-    return failure;
-  }
-
-  private static String describe(Throwable t) {
-    String m = t.getMessage();
-    return t.getClass().getSimpleName() + (m == null ? "" : ": " + m);
+    if (failure != null) {
+      return failure;
+    }
+    if (transport != null) {
+      return transport;
+    }
+    if (!allResolved) {
+      metrics.publishError("timeout");
+      return new TimeoutException(
+          inbox.inFlight() + " acks missing after " + config.ackTimeout().toMillis() + " ms");
+    }
+    if (refused) {
+      return new MessagesRefused();
+    }
+    for (boolean a : acked) {
+      if (!a) {
+        return new IllegalStateException("a message was not sent");
+      }
+    }
+    return null;
   }
 
   private synchronized void dropConnection() {
     Connection c = connection;
     connection = null;
+    AckInbox a = acks;
     acks = null;
+    if (a != null) {
+      a.close();
+    }
+    closeQuietly(c);
+  }
+
+  private static void closeQuietly(Connection c) {
     if (c != null) {
       try {
         c.close();
@@ -388,9 +385,5 @@ final class JetStreamPublisher implements AutoCloseable {
   public void close() {
     closed = true;
     dropConnection();
-  }
-
-  Duration ackTimeout() {
-    return config.ackTimeout();
   }
 }

@@ -13,9 +13,7 @@ final class OffsetLsn {
 
   /** The {@code lsn} of a stored offset value, or null. */
   static Long lsnOf(ByteBuffer value) {
-    ByteBuffer d = value.duplicate();
-    byte[] bytes = new byte[d.remaining()];
-    d.get(bytes);
+    byte[] bytes = Buffers.bytes(value);
     try {
       JsonNode node = JSON.readTree(bytes);
       JsonNode lsn = node == null ? null : node.get("lsn");

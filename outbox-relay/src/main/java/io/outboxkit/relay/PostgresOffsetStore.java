@@ -201,10 +201,7 @@ public final class PostgresOffsetStore extends MemoryOffsetBackingStore {
   }
 
   private static byte[] bytes(ByteBuffer b) {
-    ByteBuffer d = b.duplicate();
-    byte[] out = new byte[d.remaining()];
-    d.get(out);
-    return out;
+    return Buffers.bytes(b);
   }
 
   @Override

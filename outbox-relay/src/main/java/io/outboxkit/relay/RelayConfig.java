@@ -26,6 +26,7 @@ record RelayConfig(
     @Bindable(defaultValue = "true") boolean createPublication,
     @Bindable(defaultValue = "outbox.{aggregate_type}.{event_type}") String subjectTemplate,
     @Bindable(defaultValue = "outbox-dlq.relay") String deadLetterSubject,
+    @Bindable(defaultValue = "outboxkit-events") String messagePrefix,
     @Bindable(defaultValue = "outboxkit.relay_offsets") String offsetsTable,
     @Bindable(defaultValue = "30s") Duration shutdownTimeout,
     @Bindable(defaultValue = "10s") Duration slotCheckInterval,

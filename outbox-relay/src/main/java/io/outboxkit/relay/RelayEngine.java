@@ -4,13 +4,12 @@ import io.debezium.embedded.Connect;
 import io.debezium.engine.ChangeEvent;
 import io.debezium.engine.DebeziumEngine;
 import java.io.IOException;
-import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -20,24 +19,39 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One run of the embedded Debezium engine, from start until it stops or fails; a restart makes a
- * new one. Each batch is converted, published, and only after every ack are its safe resume points
- * marked processed ({@link CommitBoundary}), so the stored offset never passes an event JetStream
- * has not acknowledged.
+ * new one. Each batch reads as a straight line: convert every record, publish what is to be
+ * published (every ack awaited), mark the relay's checkpoints processed, so the stored offset never
+ * passes an event JetStream has not acknowledged and is always a safe resume point ({@link
+ * CommitBoundary}).
+ *
+ * <p>A replay after a restart skips the events the stream already holds ({@code storedReplays},
+ * read from the stream's tail before the engine starts), so nothing is stored twice even when the
+ * replayed events are older than the stream's duplicate window.
  *
  * <p>Stopping drains: the relay writes a marker into the WAL, publishes everything before it,
  * stores the marker's offset, and publishes nothing after it; a restart resumes exactly there, so a
- * clean stop leaves no duplicates to drop.
+ * clean stop leaves nothing to replay.
  */
 final class RelayEngine
     implements DebeziumEngine.ChangeConsumer<ChangeEvent<SourceRecord, SourceRecord>> {
   private static final Logger log = LoggerFactory.getLogger(RelayEngine.class);
 
+  /** What the supervisor hears from a run. */
+  interface Listener {
+    /** Debezium's task started: the replication stream is open. */
+    void streaming();
+
+    /** A batch went through (events or checkpoints): the pipeline flows. */
+    void flowing();
+  }
+
   private final Properties properties;
   private final JetStreamPublisher publisher;
   private final RowConverter converter;
   private final RelayMetrics metrics;
-  private final SourceDatabase db;
-  private final Runnable onStreaming;
+  private final Checkpoints checkpoints;
+  private final Set<String> storedReplays;
+  private final Listener listener;
   private final CountDownLatch finished = new CountDownLatch(1);
   private final CountDownLatch drained = new CountDownLatch(1);
   private final AtomicReference<Throwable> failure = new AtomicReference<>();
@@ -50,14 +64,16 @@ final class RelayEngine
       JetStreamPublisher publisher,
       RowConverter converter,
       RelayMetrics metrics,
-      SourceDatabase db,
-      Runnable onStreaming) {
+      Checkpoints checkpoints,
+      Set<String> storedReplays,
+      Listener listener) {
     this.properties = properties;
     this.publisher = publisher;
     this.converter = converter;
     this.metrics = metrics;
-    this.db = db;
-    this.onStreaming = onStreaming;
+    this.checkpoints = checkpoints;
+    this.storedReplays = new HashSet<>(storedReplays);
+    this.listener = listener;
   }
 
   /**
@@ -81,7 +97,8 @@ final class RelayEngine
                 new DebeziumEngine.ConnectorCallback() {
                   @Override
                   public void taskStarted() {
-                    onStreaming.run();
+                    checkpoints.start();
+                    listener.streaming();
                   }
                 })
             .notifying(this)
@@ -97,6 +114,7 @@ final class RelayEngine
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    checkpoints.close();
     return stopping ? null : failure.get();
   }
 
@@ -110,78 +128,41 @@ final class RelayEngine
     }
     metrics.batch(records.size());
     long marker = stopMarkerLsn;
-    long maxPayload = publisher.maxPayload();
-    int end;
-    while (true) {
-      List<OutboundMessage> out = new ArrayList<>(records.size());
-      end = convert(records, maxPayload, marker, out);
-      if (out.isEmpty()) {
-        break;
-      }
-      long serverLimit = publisher.connectedMaxPayload();
-      if (serverLimit != maxPayload) {
-        maxPayload =
-            serverLimit; // convert again: what is too large for this server is dead-lettered
-        continue;
-      }
-      try {
-        publisher.publishAll(out, maxPayload);
-      } catch (JetStreamPublisher.MaxPayloadChanged e) {
-        maxPayload = e.maxPayload;
-        continue;
-      }
-      for (OutboundMessage m : out) {
-        if (m.deadLetterKind() != null) {
-          metrics.deadLetter(m.deadLetterKind());
-          log.error(
-              "outbox event {} dead-lettered to {}: {}", m.id(), m.subject(), m.deadLetterReason());
+    boolean reachedMarker = false;
+    List<OutboundMessage> out = new ArrayList<>(records.size());
+    List<ChangeEvent<SourceRecord, SourceRecord>> resumePoints = new ArrayList<>(2);
+    for (ChangeEvent<SourceRecord, SourceRecord> event : records) {
+      SourceRecord record = event.value();
+      RowConverter.Result r = converter.convert(record);
+      if (r instanceof RowConverter.Publish p) {
+        for (OutboundMessage m : p.messages()) {
+          if (storedReplays.isEmpty() || !storedReplays.remove(m.id())) {
+            out.add(m);
+          } else {
+            metrics.replaySkipped();
+          }
+        }
+      } else if (r instanceof RowConverter.Checkpoint c) {
+        metrics.heartbeat();
+        if (CommitBoundary.isSafeResumePoint(record.sourceOffset())) {
+          resumePoints.add(event);
+        }
+        if (Long.compareUnsigned(c.lsn(), marker) >= 0) {
+          reachedMarker = true;
+          break; // publish nothing after the stop marker
         }
       }
-      break;
     }
-    for (int i = 0; i < end; i++) {
-      ChangeEvent<SourceRecord, SourceRecord> event = records.get(i);
-      if (CommitBoundary.isSafeResumePoint(event.value().sourceOffset())) {
-        committer.markProcessed(event);
-      }
+    publisher.publishAll(out);
+    for (ChangeEvent<SourceRecord, SourceRecord> event : resumePoints) {
+      committer.markProcessed(event);
     }
     committer.markBatchFinished();
-    boolean reachedMarker = end > 0 && isMarker(records.get(end - 1).value(), marker);
+    listener.flowing();
     if (reachedMarker) {
       log.info("drained up to the stop marker; offset stored");
       drained.countDown();
     }
-  }
-
-  /**
-   * Converts the records up to the stop marker into {@code out}; returns how many records that
-   * covers (all of them, or up to and including the marker).
-   */
-  private int convert(
-      List<ChangeEvent<SourceRecord, SourceRecord>> records,
-      long maxPayload,
-      long marker,
-      List<OutboundMessage> out) {
-    for (int i = 0; i < records.size(); i++) {
-      SourceRecord record = records.get(i).value();
-      RowConverter.Result r = converter.convert(record, maxPayload);
-      if (r instanceof RowConverter.Publish p) {
-        out.add(p.message());
-      } else if (((RowConverter.Skip) r).heartbeat()) {
-        metrics.heartbeat();
-        if (isMarker(record, marker)) {
-          return i + 1; // publish nothing after the stop marker
-        }
-      }
-    }
-    return records.size();
-  }
-
-  private boolean isMarker(SourceRecord record, long marker) {
-    return marker != Long.MAX_VALUE
-        && CommitBoundary.lsn(record.sourceOffset()) >= marker
-        && converter.convert(record, Long.MAX_VALUE) instanceof RowConverter.Skip s
-        && s.heartbeat();
   }
 
   /**
@@ -192,16 +173,11 @@ final class RelayEngine
    */
   void stop(long drainTimeoutMillis) {
     stopping = true;
-    try (Connection c = db.connect();
-        Statement s = c.createStatement();
-        ResultSet rs =
-            s.executeQuery(
-                "SELECT pg_logical_emit_message(false, '"
-                    + RowConverter.HEARTBEAT_PREFIX
-                    + "', 'stop')::text")) {
-      rs.next();
-      stopMarkerLsn = OffsetLsn.parse(rs.getString(1));
-      log.info("stop marker written at LSN {}; publishing everything before it", rs.getString(1));
+    try {
+      long lsn = checkpoints.emit("stop");
+      stopMarkerLsn = lsn;
+      log.info(
+          "stop marker written at LSN {}; publishing everything before it", OffsetLsn.format(lsn));
       if (!drained.await(drainTimeoutMillis, TimeUnit.MILLISECONDS)) {
         log.warn(
             "the relay did not drain within {} ms; what was not committed is replayed on the next"

@@ -14,9 +14,11 @@ import java.util.Map;
 import org.reactivestreams.Publisher;
 
 /**
- * {@code /health/readiness}: UP when streaming with NATS connected, or when waiting as a standby;
- * DOWN while connecting, retrying or failed. {@code /health/liveness}: DOWN only after a fatal
- * error. Both carry the replication, NATS and stream details.
+ * {@code /health/readiness}: UP when events (or the relay's checkpoints) flow through a started
+ * engine with NATS connected, or when waiting as a standby; DOWN while connecting, while the engine
+ * fails and restarts ({@code consecutiveFailures}, {@code lastError}), or after a fatal error.
+ * {@code /health/liveness}: DOWN only after a fatal error. Both carry the replication, NATS and
+ * stream details.
  */
 final class RelayHealth {
   private RelayHealth() {}
@@ -34,6 +36,7 @@ final class RelayHealth {
             "streaming", state == RelaySupervisor.State.STREAMING));
     d.put("nats", Map.of("connection", s.publisher().status()));
     d.put("stream", s.settings().raw().stream().name());
+    d.put("consecutiveFailures", s.consecutiveFailures());
     if (s.lastError() != null) {
       d.put("lastError", s.lastError());
     }
@@ -55,7 +58,7 @@ final class RelayHealth {
       RelaySupervisor.State state = supervisor.state();
       boolean up =
           state == RelaySupervisor.State.STANDBY
-              || (state == RelaySupervisor.State.STREAMING && supervisor.publisher().isConnected());
+              || (supervisor.isFlowing() && supervisor.publisher().isConnected());
       return Publishers.just(
           HealthResult.builder("outboxkit-relay", up ? HealthStatus.UP : HealthStatus.DOWN)
               .details(details(supervisor))

@@ -19,6 +19,7 @@ final class RelayMetrics {
   private final Counter duplicates;
   private final Counter retries;
   private final Counter engineRestarts;
+  private final Counter replaysSkipped;
   private final DistributionSummary batchSize;
   private final Timer lag;
   final AtomicInteger inFlight = new AtomicInteger();
@@ -44,6 +45,11 @@ final class RelayMetrics {
     engineRestarts =
         Counter.builder("outboxkit.relay.engine.restarts")
             .description("Restarts of the Debezium engine after a failure")
+            .register(registry);
+    replaysSkipped =
+        Counter.builder("outboxkit.relay.events.replays.skipped")
+            .description(
+                "Replayed events not published again because the stream already holds them")
             .register(registry);
     batchSize =
         DistributionSummary.builder("outboxkit.relay.batch.size")
@@ -100,6 +106,17 @@ final class RelayMetrics {
 
   void batch(int size) {
     batchSize.record(size);
+  }
+
+  void replaySkipped() {
+    replaysSkipped.increment();
+  }
+
+  /** Registers the gauge of engine failures since events last flowed. */
+  void consecutiveFailures(AtomicInteger failures) {
+    Gauge.builder("outboxkit.relay.engine.consecutive.failures", failures, AtomicInteger::get)
+        .description("Engine failures (and failed starts) since events or checkpoints last flowed")
+        .register(registry);
   }
 
   void engineRestart() {

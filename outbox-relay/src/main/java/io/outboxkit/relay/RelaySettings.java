@@ -1,5 +1,6 @@
 package io.outboxkit.relay;
 
+import io.outboxkit.NatsSubjects;
 import io.outboxkit.OutboxException;
 import io.outboxkit.TableName;
 import java.io.IOException;
@@ -99,14 +100,7 @@ record RelaySettings(
           "use tokens separated by '.', e.g. outbox.{aggregate_type}.{event_type}");
     }
     String dlq = c.deadLetterSubject();
-    if (dlq == null
-        || dlq.isBlank()
-        || dlq.contains("*")
-        || dlq.contains(">")
-        || dlq.contains(" ")
-        || dlq.startsWith(".")
-        || dlq.endsWith(".")
-        || dlq.contains("..")) {
+    if (!NatsSubjects.isValidSubject(dlq, false)) {
       throw RelayException.badSetting(
           P + "dead-letter-subject",
           "is '" + dlq + "'",

@@ -2,14 +2,21 @@ package io.outboxkit.relay;
 
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.env.Environment;
+import io.micronaut.context.event.StartupEvent;
 import io.micronaut.core.naming.conventions.StringConvention;
+import io.micronaut.runtime.event.annotation.EventListener;
+import io.outboxkit.Backoff;
+import io.outboxkit.OutboxException;
 import jakarta.annotation.PreDestroy;
+import java.io.IOException;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,12 +45,15 @@ final class RelaySupervisor {
   private final Properties engineProperties;
   private final SourceDatabase db;
   private final JetStreamPublisher publisher;
+  private final StreamTail tail;
   private final Leadership leadership;
   private final RowConverter converter;
   private final Thread thread;
   private final ScheduledExecutorService monitor;
   private volatile State state = State.STARTING;
   private volatile String lastError;
+  private volatile boolean flowing;
+  private final AtomicInteger consecutiveFailures = new AtomicInteger();
   private volatile boolean stopping;
   private volatile RelayEngine engine;
 
@@ -56,9 +66,24 @@ final class RelaySupervisor {
         .forEach((k, v) -> passThrough.put(k, String.valueOf(v)));
     this.engineProperties = DebeziumProperties.of(settings, passThrough);
     this.db = new SourceDatabase(settings);
-    this.publisher = new JetStreamPublisher(settings, metrics);
+    String wildcard = settings.subjects().wildcard();
+    String dlq = settings.deadLetterSubject();
+    RelayConfig.Publish publish = settings.raw().publish();
+    this.tail = new StreamTail(settings.raw().stream().name(), wildcard, dlq);
+    this.publisher =
+        new JetStreamPublisher(
+            new NatsConnector(
+                settings.raw().nats(),
+                "outboxkit-relay-" + settings.slot(),
+                Math.max(10_000, publish.maxInFlight() * 2)),
+            new StreamProvisioner(settings.raw().stream(), wildcard, dlq),
+            tail,
+            new DeadLetters(dlq),
+            publish,
+            metrics);
     this.leadership = new Leadership(settings, db);
-    this.converter = new RowConverter(settings.subjects(), settings.deadLetterSubject());
+    this.converter =
+        new RowConverter(settings.subjects(), new DeadLetters(dlq), config.messagePrefix());
     this.monitor =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
@@ -67,6 +92,12 @@ final class RelaySupervisor {
               return t;
             });
     this.thread = new Thread(this::loop, "outboxkit-relay-supervisor");
+    metrics.consecutiveFailures(consecutiveFailures);
+  }
+
+  /** Starts the relay's threads once the application has started. */
+  @EventListener
+  void onStartup(StartupEvent event) {
     log.info("starting relay: {}", settings);
     thread.start();
     long every = settings.raw().slotCheckInterval().toMillis();
@@ -81,6 +112,16 @@ final class RelaySupervisor {
     return lastError;
   }
 
+  /** Engine failures (and failed starts) since events last flowed. */
+  int consecutiveFailures() {
+    return consecutiveFailures.get();
+  }
+
+  /** Streaming, and a batch went through since the engine (re)started. */
+  boolean isFlowing() {
+    return state == State.STREAMING && flowing;
+  }
+
   RelaySettings settings() {
     return settings;
   }
@@ -90,8 +131,10 @@ final class RelaySupervisor {
   }
 
   private void loop() {
-    long backoff = settings.raw().engine().restartBackoff().toMillis();
-    long maxBackoff = settings.raw().engine().restartBackoffMax().toMillis();
+    Backoff backoff =
+        Backoff.of(
+            settings.raw().engine().restartBackoff(), settings.raw().engine().restartBackoffMax());
+    int attempt = 0;
     while (!stopping) {
       try {
         if (!leadership.acquire(() -> stopping, () -> state = State.STANDBY)) {
@@ -99,28 +142,42 @@ final class RelaySupervisor {
         }
         metrics.active.set(1);
         state = State.CONNECTING;
+        flowing = false;
         new StartupChecks(settings, db).run();
         publisher.connect();
-        publisher.ensureStream();
+        Set<String> stored = storedReplays();
         RelayEngine e =
             new RelayEngine(
                 engineProperties,
                 publisher,
                 converter,
                 metrics,
-                db,
-                () -> {
-                  state = State.STREAMING;
-                  lastError = null;
-                  log.info(
-                      "streaming slot {} of {} to stream {}",
-                      settings.slot(),
-                      settings.dbName(),
-                      settings.raw().stream().name());
+                new Checkpoints(db, settings.raw().engine().heartbeatInterval()),
+                stored,
+                new RelayEngine.Listener() {
+                  @Override
+                  public void streaming() {
+                    state = State.STREAMING;
+                    log.info(
+                        "streaming slot {} of {} to stream {}",
+                        settings.slot(),
+                        settings.dbName(),
+                        settings.raw().stream().name());
+                  }
+
+                  @Override
+                  public void flowing() {
+                    if (!flowing) {
+                      flowing = true;
+                      lastError = null;
+                      consecutiveFailures.set(0);
+                    }
+                  }
                 });
         engine = e;
         Throwable failure = e.run();
         engine = null;
+        flowing = false;
         if (stopping) {
           break;
         }
@@ -129,38 +186,76 @@ final class RelaySupervisor {
           if (fatal != null) {
             throw fatal;
           }
-          lastError = describe(failure);
-          log.warn("the Debezium engine stopped: {}; restarting in {} ms", lastError, backoff);
-          metrics.engineRestart();
+          lastError = OutboxException.describe(failure);
         } else {
           lastError = "the Debezium engine stopped";
-          log.warn("the Debezium engine stopped; restarting in {} ms", backoff);
-          metrics.engineRestart();
         }
+        attempt = failed(attempt, backoff, "the Debezium engine stopped: " + lastError);
+        metrics.engineRestart();
       } catch (RelayException e) {
         if (e.isFatal()) {
           fail(e);
           return;
         }
         lastError = e.getMessage();
-        log.warn("{}; retrying in {} ms", e.getMessage(), backoff);
+        attempt = failed(attempt, backoff, e.getMessage());
       } catch (RuntimeException e) {
-        lastError = describe(e);
-        log.warn("relay failure: {}; retrying in {} ms", lastError, backoff, e);
+        lastError = OutboxException.describe(e);
+        attempt = failed(attempt, backoff, "relay failure: " + lastError);
       } catch (InterruptedException e) {
+        break;
+      }
+      if (stopping) {
         break;
       }
       if (state != State.STANDBY) {
         state = State.CONNECTING;
       }
       try {
-        Thread.sleep(backoff);
+        Thread.sleep(backoff.delay(attempt).toMillis());
       } catch (InterruptedException e) {
         break;
       }
-      backoff = Math.min(backoff * 2, maxBackoff);
     }
     state = State.STOPPED;
+  }
+
+  /** Counts a failure and logs it with the coming delay; returns the new attempt number. */
+  private int failed(int attempt, Backoff backoff, String what) {
+    flowing = false;
+    int failures = consecutiveFailures.incrementAndGet();
+    int next = failures == 1 ? 1 : attempt + 1;
+    log.warn(
+        "{}; restarting in about {} ms ({} consecutive failures)",
+        what,
+        backoff.ceiling(next).toMillis(),
+        failures);
+    return next;
+  }
+
+  /**
+   * The ids of events the stream already holds that the engine will replay: those the relay
+   * published after the stored resume point (or the slot's position when no offset is stored).
+   */
+  private Set<String> storedReplays() {
+    Long resume = ResumePosition.of(settings, db);
+    if (resume == null) {
+      return Set.of();
+    }
+    try {
+      long margin = Math.max(1000, 2L * settings.raw().publish().maxInFlight());
+      Set<String> ids = tail.idsReplayedFrom(publisher.connection(), resume, margin);
+      if (!ids.isEmpty()) {
+        log.info(
+            "{} events after the resume point {} are in the stream already; the replay skips them",
+            ids.size(),
+            OffsetLsn.format(resume));
+      }
+      return ids;
+    } catch (IOException | io.nats.client.JetStreamApiException e) {
+      throw RelayException.retryable(
+          "reading the end of stream " + settings.raw().stream().name() + " failed: " + e, e);
+    }
   }
 
   /** Debezium failures that retrying cannot fix, as fatal relay errors. */
@@ -209,15 +304,6 @@ final class RelaySupervisor {
       Thread exit = new Thread(() -> System.exit(2), "outboxkit-relay-exit");
       exit.start();
     }
-  }
-
-  private static String describe(Throwable t) {
-    Throwable root = t;
-    while (root.getCause() != null && root.getCause() != root) {
-      root = root.getCause();
-    }
-    String m = root.getMessage();
-    return root.getClass().getSimpleName() + (m == null ? "" : ": " + m);
   }
 
   /** SIGTERM: drain the batch in hand, commit, release the lock, close. */

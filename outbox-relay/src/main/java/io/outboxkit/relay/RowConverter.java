@@ -4,76 +4,176 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.nats.client.impl.Headers;
+import io.outboxkit.HeaderValues;
+import io.outboxkit.OutboxColumns;
+import io.outboxkit.OutboxEnvelope;
+import io.outboxkit.OutboxException;
 import io.outboxkit.OutboxHeaders;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import org.apache.kafka.connect.data.Struct;
 import org.apache.kafka.connect.source.SourceRecord;
 
 /**
  * Turns one Debezium record into what the relay does with it: publish an outbox row, dead-letter a
- * row that cannot be published as it is, or skip a record that is not an outbox insert (heartbeats,
- * other operations). The payload's bytes are passed through as they are.
+ * row that cannot be published as it is, take a resume point (the relay's own checkpoint message),
+ * or skip a record that is none of these. It knows nothing of the server's size limits: the
+ * publisher checks sizes at send time.
+ *
+ * <p>Never throws for a row: whatever goes wrong with one row becomes a dead letter with its
+ * reason, so no row can stop the pipeline. Text from the row reaches headers only through {@link
+ * HeaderValues#encode}.
  */
 final class RowConverter {
   private static final JsonFactory JSON = new JsonFactory();
-  static final String HEARTBEAT_PREFIX = "outboxkit-heartbeat";
+
+  /** Prefix of the relay's own logical messages in the WAL: checkpoints and the stop marker. */
+  static final String CHECKPOINT_PREFIX = "outboxkit-heartbeat";
+
+  /**
+   * The longest subject the relay publishes on, in bytes. NATS refuses a control line ({@code HPUB
+   * <subject> <reply> <header size> <total size>}) above its {@code max_control_line} of 4096
+   * bytes; 128 of those are left for the rest of the line.
+   */
+  static final int MAX_SUBJECT_BYTES = 4096 - 128;
 
   /** What to do with a record. */
   sealed interface Result {}
 
-  /** Not an outbox row; mark it processed and move on. */
-  record Skip(boolean heartbeat) implements Result {}
+  /** Not an outbox row: mark nothing, publish nothing. */
+  record Skip() implements Result {}
 
-  /** An outbox row to publish. */
-  record Publish(OutboundMessage message) implements Result {}
+  /** The relay's own checkpoint (or stop marker) at this WAL position: a safe resume point. */
+  record Checkpoint(long lsn) implements Result {}
 
-  private final SubjectTemplate subjects;
-  private final String deadLetterSubject;
-
-  RowConverter(SubjectTemplate subjects, String deadLetterSubject) {
-    this.subjects = subjects;
-    this.deadLetterSubject = deadLetterSubject;
+  /** Outbox events to publish (one per row, one or more per WAL message), or dead letters. */
+  record Publish(List<OutboundMessage> messages) implements Result {
+    static Publish of(OutboundMessage m) {
+      return new Publish(List.of(m));
+    }
   }
 
-  Result convert(SourceRecord record, long maxPayload) {
-    if (!(record.value() instanceof Struct value) || value.schema().field("after") == null) {
-      return new Skip(isHeartbeat(record));
+  private static final Skip SKIP = new Skip();
+
+  private final SubjectTemplate subjects;
+  private final DeadLetters deadLetters;
+  private final String messagePrefix;
+
+  /**
+   * @param messagePrefix the prefix of WAL-message outbox events ({@code Outbox.Mode.WAL_MESSAGE})
+   */
+  RowConverter(SubjectTemplate subjects, DeadLetters deadLetters, String messagePrefix) {
+    this.subjects = subjects;
+    this.deadLetters = deadLetters;
+    this.messagePrefix = messagePrefix;
+  }
+
+  Result convert(SourceRecord record) {
+    if (!(record.value() instanceof Struct value)) {
+      return SKIP;
+    }
+    if (value.schema().field("after") == null) {
+      String prefix = messagePrefix(record, value);
+      if (CHECKPOINT_PREFIX.equals(prefix)) {
+        return new Checkpoint(lsn(record.sourceOffset()));
+      }
+      return messagePrefix.equals(prefix) ? message(record, value) : SKIP;
     }
     String op = value.getString("op");
     if (!"c".equals(op) && !"r".equals(op)) {
-      return new Skip(false);
+      return SKIP;
     }
-    Struct after = value.getStruct("after");
-    Struct source = value.getStruct("source");
-    long commitMicros = commitMicros(source);
-    String id = after.getString("id");
-    String aggregateType = after.getString("aggregate_type");
-    String aggregateId = after.getString("aggregate_id");
-    String eventType = after.getString("event_type");
-    byte[] payload = bytes(after.get("payload"));
-    String headerJson = after.getString("headers");
+    try {
+      Struct after = value.getStruct("after");
+      String id = after.getString(OutboxColumns.ID);
+      if (id == null || id.isEmpty()) {
+        throw new IllegalStateException("the row has no id");
+      }
+      return Publish.of(
+          event(
+              id,
+              after.getString(OutboxColumns.AGGREGATE_TYPE),
+              after.getString(OutboxColumns.AGGREGATE_ID),
+              after.getString(OutboxColumns.EVENT_TYPE),
+              Buffers.bytes(after.get(OutboxColumns.PAYLOAD)),
+              after.getString(OutboxColumns.HEADERS),
+              commitMicros(value.getStruct("source")),
+              replayLsn(record.sourceOffset())));
+    } catch (RuntimeException e) {
+      // A row Debezium decoded in a shape the relay does not expect: it still must not stop us.
+      String id = idOf(value);
+      return unreadable(record, id, "conversion_failed", "the relay could not read the row", e);
+    }
+  }
 
-    Headers headers = new Headers();
-    headers.put(OutboxHeaders.MSG_ID, id);
-    if (aggregateType != null) {
-      headers.put(OutboxHeaders.AGGREGATE_TYPE, aggregateType);
+  /** A WAL-message outbox event: an envelope of one or more events. */
+  private Result message(SourceRecord record, Struct value) {
+    long replay = replayLsn(record.sourceOffset());
+    List<OutboxEnvelope.Entry> entries;
+    long commitMicros;
+    try {
+      Struct message = value.getStruct("message");
+      byte[] content = Buffers.bytes(message.get("content"));
+      entries = OutboxEnvelope.decode(content == null ? new byte[0] : content);
+      commitMicros =
+          value.schema().field("source") == null ? 0 : commitMicros(value.getStruct("source"));
+    } catch (RuntimeException e) {
+      return unreadable(
+          record, null, "invalid_envelope", "the WAL message is not an outboxkit envelope", e);
     }
-    if (aggregateId != null) {
-      headers.put(OutboxHeaders.AGGREGATE_ID, aggregateId);
+    List<OutboundMessage> out = new ArrayList<>(entries.size());
+    for (OutboxEnvelope.Entry e : entries) {
+      out.add(
+          event(
+              e.id().toString(),
+              e.aggregateType(),
+              e.aggregateId(),
+              e.eventType(),
+              e.payload(),
+              e.headersJson(),
+              commitMicros,
+              replay));
     }
-    if (eventType != null) {
-      headers.put(OutboxHeaders.EVENT_TYPE, eventType);
-    }
-    if (commitMicros > 0) {
-      headers.put(OutboxHeaders.COMMIT_TIME, Long.toString(commitMicros));
-    }
+    return new Publish(out);
+  }
 
+  private Publish unreadable(
+      SourceRecord record, String id, String kind, String what, RuntimeException e) {
+    long replay = replayLsn(record.sourceOffset());
+    return Publish.of(
+        deadLetters.of(
+            id != null ? id : "wal-" + OffsetLsn.format(lsn(record.sourceOffset())),
+            null,
+            routing(null, null, null, 0, replay),
+            kind,
+            what + ": " + OutboxException.describe(e),
+            new byte[0],
+            0,
+            replay));
+  }
+
+  /** One outbox event (a row, or an entry of a WAL message), or its dead letter. */
+  private OutboundMessage event(
+      String id,
+      String aggregateType,
+      String aggregateId,
+      String eventType,
+      byte[] payload,
+      String headerJson,
+      long commitMicros,
+      long replay) {
+
+    Headers routing = routing(aggregateType, aggregateId, eventType, commitMicros, replay);
     String problem = null;
     String kind = null;
     if (aggregateType == null || aggregateType.isEmpty()) {
       problem = "aggregate_type is empty";
+      kind = "invalid_row";
+    } else if (aggregateId == null || aggregateId.isEmpty()) {
+      problem = "aggregate_id is empty";
       kind = "invalid_row";
     } else if (eventType == null || eventType.isEmpty()) {
       problem = "event_type is empty";
@@ -81,94 +181,120 @@ final class RowConverter {
     } else if (payload == null) {
       problem = "payload is null";
       kind = "invalid_row";
-    } else if (headerJson != null) {
-      problem = addRowHeaders(headerJson, headers);
-      kind = problem == null ? null : "invalid_headers";
+    }
+    Headers headers = routing;
+    if (problem == null && headerJson != null) {
+      headers = new Headers(routing);
+      HeaderProblem hp = addRowHeaders(headerJson, headers);
+      if (hp != null) {
+        problem = hp.reason;
+        kind = hp.kind;
+        headers = routing;
+      }
     }
     String subject = problem == null ? subjects.render(aggregateType, eventType) : null;
     if (problem == null) {
-      long size = (long) payload.length + headers.serializedLength();
-      if (size > maxPayload) {
+      int bytes = subject.getBytes(StandardCharsets.UTF_8).length;
+      if (bytes > MAX_SUBJECT_BYTES) {
         problem =
-            "event is "
-                + size
-                + " bytes with headers, over the NATS server's max_payload of "
-                + maxPayload
-                + " bytes";
-        kind = "payload_too_large";
+            "the subject is "
+                + bytes
+                + " bytes long once encoded, over the "
+                + MAX_SUBJECT_BYTES
+                + " bytes NATS accepts (aggregate_type and event_type become subject tokens;"
+                + " characters other than A-Z a-z 0-9 - _ take 3 bytes per UTF-8 byte)";
+        kind = "subject_too_long";
+        subject = null;
       }
     }
-    if (problem == null) {
-      return new Publish(
-          new OutboundMessage(id, subject, headers, payload, commitMicros, null, null));
+    if (problem != null) {
+      return deadLetters.of(id, subject, headers, kind, problem, payload, commitMicros, replay);
     }
-    return new Publish(
-        deadLetter(id, headers, subject, problem, kind, payload, maxPayload, commitMicros));
+    headers.put(OutboxHeaders.MSG_ID, id);
+    return new OutboundMessage(id, subject, headers, payload, commitMicros, replay, null, null);
   }
 
-  /**
-   * A dead-letter record standing in for a row that cannot be published: the row's headers, the
-   * reason, the size, and the payload only when it fits.
-   */
-  private OutboundMessage deadLetter(
-      String id,
-      Headers rowHeaders,
-      String subject,
-      String reason,
-      String kind,
-      byte[] payload,
-      long maxPayload,
-      long commitMicros) {
+  private static Headers routing(
+      String aggregateType, String aggregateId, String eventType, long commitMicros, long replay) {
     Headers h = new Headers();
-    for (String key : rowHeaders.keySet()) {
-      if (!key.equals(OutboxHeaders.MSG_ID)) {
-        h.put(key, rowHeaders.get(key));
-      }
+    if (aggregateType != null) {
+      h.put(OutboxHeaders.AGGREGATE_TYPE, HeaderValues.encode(aggregateType));
     }
-    h.put(OutboxHeaders.MSG_ID, "dlq-" + id);
-    h.put("Outbox-Id", id);
-    h.put(OutboxHeaders.ERROR, reason);
-    h.put(OutboxHeaders.ERROR_KIND, kind);
-    h.put(OutboxHeaders.DEAD_LETTERED_BY, "relay");
-    h.put(OutboxHeaders.PAYLOAD_SIZE, Integer.toString(payload == null ? 0 : payload.length));
-    if (subject != null) {
-      h.put(OutboxHeaders.ORIGINAL_SUBJECT, subject);
+    if (aggregateId != null) {
+      h.put(OutboxHeaders.AGGREGATE_ID, HeaderValues.encode(aggregateId));
     }
-    byte[] body =
-        payload != null && (long) payload.length + h.serializedLength() <= maxPayload
-            ? payload
-            : new byte[0];
-    return new OutboundMessage(id, deadLetterSubject, h, body, commitMicros, kind, reason);
+    if (eventType != null) {
+      h.put(OutboxHeaders.EVENT_TYPE, HeaderValues.encode(eventType));
+    }
+    if (commitMicros > 0) {
+      h.put(OutboxHeaders.COMMIT_TIME, Long.toString(commitMicros));
+    }
+    if (replay > 0) {
+      h.put(OutboxHeaders.REPLAY_LSN, OffsetLsn.format(replay));
+    }
+    return h;
   }
 
-  /** Adds the row's headers; returns a problem, or null. */
-  private static String addRowHeaders(String json, Headers headers) {
+  private record HeaderProblem(String kind, String reason) {}
+
+  /** Adds the row's headers, values encoded; returns what is wrong with them, or null. */
+  private static HeaderProblem addRowHeaders(String json, Headers headers) {
     try (JsonParser p = JSON.createParser(json)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
-        return "headers is not a JSON object";
+        return new HeaderProblem("invalid_headers", "headers is not a JSON object");
       }
       while (p.nextToken() == JsonToken.FIELD_NAME) {
         String name = p.currentName();
         JsonToken t = p.nextToken();
-        String v;
-        if (t == JsonToken.VALUE_STRING) {
-          v = p.getText();
-        } else if (t.isScalarValue() && t != JsonToken.VALUE_NULL) {
-          v = p.getText();
-        } else if (t == JsonToken.VALUE_NULL) {
+        if (t == JsonToken.VALUE_NULL) {
           continue;
-        } else {
-          return "header " + name + " is not a string";
         }
-        try {
-          headers.add(name, v);
-        } catch (IllegalArgumentException e) {
-          return "header " + name + " cannot be a NATS header: " + e.getMessage();
+        if (!t.isScalarValue()) {
+          p.skipChildren();
+          return new HeaderProblem(
+              "invalid_headers", "header " + name + " is not a string, number or boolean");
         }
+        String invalid = invalidName(name);
+        if (invalid != null) {
+          return new HeaderProblem(
+              "invalid_headers", "header name " + name + " cannot be a NATS header: " + invalid);
+        }
+        if (OutboxHeaders.isReserved(name)) {
+          return new HeaderProblem(
+              "reserved_header",
+              "header "
+                  + name
+                  + " is reserved (Nats-* headers steer JetStream, Outbox-* are set by the relay):"
+                  + " rename it");
+        }
+        headers.add(name, HeaderValues.encode(p.getText()));
       }
       return null;
     } catch (IOException e) {
-      return "headers is not valid JSON: " + e.getMessage();
+      return new HeaderProblem("invalid_headers", "headers is not valid JSON: " + e.getMessage());
+    }
+  }
+
+  /** Why NATS cannot carry a header of this name, or null. */
+  private static String invalidName(String name) {
+    if (name.isEmpty()) {
+      return "the name is empty";
+    }
+    for (int i = 0; i < name.length(); i++) {
+      char c = name.charAt(i);
+      if (c < 33 || c > 126 || c == ':') {
+        return "names are printable ASCII without space or ':'";
+      }
+    }
+    return null;
+  }
+
+  private static String idOf(Struct value) {
+    try {
+      Struct after = value.getStruct("after");
+      return after == null ? null : after.getString(OutboxColumns.ID);
+    } catch (RuntimeException e) {
+      return null;
     }
   }
 
@@ -182,33 +308,33 @@ final class RowConverter {
         return us;
       }
     }
-    Long ms = source.getInt64("ts_ms");
+    Long ms = source.schema().field("ts_ms") == null ? null : source.getInt64("ts_ms");
     return ms == null ? 0 : ms * 1000;
   }
 
-  private static byte[] bytes(Object value) {
-    if (value instanceof byte[] b) {
-      return b;
-    }
-    if (value instanceof ByteBuffer bb) {
-      ByteBuffer d = bb.duplicate();
-      byte[] out = new byte[d.remaining()];
-      d.get(out);
-      return out;
-    }
-    if (value instanceof String s) {
-      return s.getBytes(StandardCharsets.UTF_8);
-    }
-    return null;
+  /** The record's LSN, or -1. */
+  static long lsn(Map<String, ?> offset) {
+    Object lsn = offset == null ? null : offset.get("lsn");
+    return lsn instanceof Number n ? n.longValue() : -1;
   }
 
-  /** The relay's own logical-message heartbeat (or the shutdown marker) coming through the WAL. */
-  private static boolean isHeartbeat(SourceRecord record) {
+  /**
+   * Where a replay of this record starts: the last commit (or checkpoint) before its transaction,
+   * Debezium's {@code lsn_commit}; its own LSN when Debezium has none yet (the first transaction
+   * after a start without stored offsets).
+   */
+  static long replayLsn(Map<String, ?> offset) {
+    Object commit = offset == null ? null : offset.get("lsn_commit");
+    return commit instanceof Number n ? n.longValue() : lsn(offset);
+  }
+
+  /** The prefix of a logical decoding message record, or null for any other record. */
+  private static String messagePrefix(SourceRecord record, Struct v) {
     String topic = record.topic();
-    if (topic == null || !topic.endsWith(".message") || !(record.value() instanceof Struct v)) {
-      return false;
+    if (topic == null || !topic.endsWith(".message") || v.schema().field("message") == null) {
+      return null;
     }
-    Struct message = v.schema().field("message") == null ? null : v.getStruct("message");
-    return message != null && HEARTBEAT_PREFIX.equals(message.getString("prefix"));
+    Struct message = v.getStruct("message");
+    return message == null ? null : message.getString("prefix");
   }
 }

@@ -156,31 +156,4 @@ final class SubjectTemplate {
     appendToken(sb, value);
     return sb.toString();
   }
-
-  /**
-   * Whether the NATS subject filter {@code filter} matches every subject that {@code subject}
-   * (which may hold {@code *} and {@code >} wildcards) can match.
-   */
-  static boolean covers(String filter, String subject) {
-    String[] f = filter.split("\\.", -1);
-    String[] s = subject.split("\\.", -1);
-    for (int i = 0; i < f.length; i++) {
-      if (f[i].equals(">")) {
-        return i < s.length;
-      }
-      if (i >= s.length) {
-        return false;
-      }
-      if (s[i].equals(">")) {
-        return false;
-      }
-      if (f[i].equals("*")) {
-        continue;
-      }
-      if (!f[i].equals(s[i])) {
-        return false;
-      }
-    }
-    return f.length == s.length;
-  }
 }

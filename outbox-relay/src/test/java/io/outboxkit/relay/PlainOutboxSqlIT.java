@@ -81,7 +81,7 @@ class PlainOutboxSqlIT {
     Map<String, List<String>> byPsql = catalog(infra.jdbi());
     assertThat(byPsql.get("columns")).hasSize(7);
     assertThat(byPsql.get("constraints")).hasSize(5); // primary key and four checks
-    assertThat(byPsql.get("function")).hasSize(1);
+    assertThat(byPsql.get("functions")).hasSize(2); // outboxkit_uuid_v7, outboxkit_emit
     assertThat(byPsql.get("index")).hasSize(2);
     assertThat(byPsql).isEqualTo(catalog(migrated));
     assertThat(catalog(oneStatement)).isEqualTo(byPsql);
@@ -108,9 +108,9 @@ class PlainOutboxSqlIT {
         "SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'outbox'"
             + " ORDER BY indexname");
     queries.put(
-        "function",
+        "functions",
         "SELECT pg_get_functiondef(p.oid) FROM pg_proc p JOIN pg_namespace n ON n.oid ="
-            + " p.pronamespace WHERE n.nspname = 'public' AND p.proname = 'outboxkit_uuid_v7'");
+            + " p.pronamespace WHERE n.nspname = 'public' ORDER BY p.proname");
     queries.put("comment", "SELECT obj_description('public.outbox'::regclass, 'pg_class')");
     return jdbi.withHandle(
         h ->

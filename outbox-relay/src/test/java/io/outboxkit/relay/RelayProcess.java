@@ -88,7 +88,14 @@ final class RelayProcess implements AutoCloseable {
 
   /** Waits until the relay streams (readiness UP and state STREAMING). */
   RelayProcess awaitStreaming(Duration timeout) {
-    awaitState("STREAMING", timeout);
+    Ports.await(
+        "relay state STREAMING with readiness UP; log:\n" + logTail(),
+        timeout,
+        () -> {
+          jar.checkAlive();
+          String h = health();
+          return h != null && h.startsWith("200") && h.contains("\"state\":\"STREAMING\"");
+        });
     return this;
   }
 

@@ -50,6 +50,7 @@ class RelaySettingsTest {
         true,
         template,
         "outbox-dlq.relay",
+        "outboxkit-events",
         "outboxkit.relay_offsets",
         Duration.ofSeconds(30),
         Duration.ofSeconds(10),

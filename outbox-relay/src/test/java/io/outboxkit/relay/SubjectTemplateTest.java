@@ -3,6 +3,7 @@ package io.outboxkit.relay;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.outboxkit.NatsSubjects;
 import org.junit.jupiter.api.Test;
 
 class SubjectTemplateTest {
@@ -54,13 +55,13 @@ class SubjectTemplateTest {
 
   @Test
   void coverageOfSubjectsByStreamFilters() {
-    assertThat(SubjectTemplate.covers("outbox.>", "outbox.*.*")).isTrue();
-    assertThat(SubjectTemplate.covers("outbox.*.*", "outbox.*.*")).isTrue();
-    assertThat(SubjectTemplate.covers(">", "outbox.*.*")).isTrue();
-    assertThat(SubjectTemplate.covers("outbox.meter.*", "outbox.*.*")).isFalse();
-    assertThat(SubjectTemplate.covers("outbox.*", "outbox.*.*")).isFalse();
-    assertThat(SubjectTemplate.covers("other.>", "outbox.*.*")).isFalse();
-    assertThat(SubjectTemplate.covers("outbox-dlq.>", "outbox-dlq.relay")).isTrue();
-    assertThat(SubjectTemplate.covers("outbox.>", "outbox")).isFalse();
+    assertThat(NatsSubjects.covers("outbox.>", "outbox.*.*")).isTrue();
+    assertThat(NatsSubjects.covers("outbox.*.*", "outbox.*.*")).isTrue();
+    assertThat(NatsSubjects.covers(">", "outbox.*.*")).isTrue();
+    assertThat(NatsSubjects.covers("outbox.meter.*", "outbox.*.*")).isFalse();
+    assertThat(NatsSubjects.covers("outbox.*", "outbox.*.*")).isFalse();
+    assertThat(NatsSubjects.covers("other.>", "outbox.*.*")).isFalse();
+    assertThat(NatsSubjects.covers("outbox-dlq.>", "outbox-dlq.relay")).isTrue();
+    assertThat(NatsSubjects.covers("outbox.>", "outbox")).isFalse();
   }
 }

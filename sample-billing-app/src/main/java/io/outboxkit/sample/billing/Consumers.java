@@ -12,6 +12,7 @@ import io.nats.client.api.ConsumerInfo;
 import io.nats.client.api.StreamInfo;
 import io.nats.client.api.StreamInfoOptions;
 import io.nats.client.api.Subject;
+import io.outboxkit.NatsSubjects;
 import io.outboxkit.OutboxException;
 import io.outboxkit.consumer.EventHandler;
 import io.outboxkit.consumer.OutboxConsumer;
@@ -170,7 +171,7 @@ final class Consumers implements ApplicationEventListener<ServerStartupEvent> {
       }
       long meterEvents =
           counts.entrySet().stream()
-              .filter(e -> matches(settings.billingSubject(), e.getKey()))
+              .filter(e -> NatsSubjects.matches(settings.billingSubject(), e.getKey()))
               .mapToLong(Map.Entry::getValue)
               .sum();
       return new StreamCounts(
@@ -178,21 +179,6 @@ final class Consumers implements ApplicationEventListener<ServerStartupEvent> {
     } catch (IOException | JetStreamApiException e) {
       return null;
     }
-  }
-
-  /** NATS subject matching: {@code *} is one token, {@code >} the rest. */
-  static boolean matches(String filter, String subject) {
-    String[] f = filter.split("\\.");
-    String[] s = subject.split("\\.");
-    for (int i = 0; i < f.length; i++) {
-      if (f[i].equals(">")) {
-        return s.length > i;
-      }
-      if (i >= s.length || !(f[i].equals("*") || f[i].equals(s[i]))) {
-        return false;
-      }
-    }
-    return f.length == s.length;
   }
 
   @PreDestroy
