@@ -8,6 +8,7 @@ import io.outboxkit.consumer.OutboxConsumer;
 import io.outboxkit.testing.TestInfra;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -30,6 +31,7 @@ class MetricNamesIT {
     relay.publishError("timeout");
     relay.deadLetter("payload_too_large");
     relay.batch(10);
+    relay.consecutiveFailures(new AtomicInteger()); // registered by RelaySupervisor at start
     OutboxConsumer consumer =
         OutboxConsumer.builder().name("names").connection(infra.nats()).jdbi(infra.jdbi()).stream(
                 infra.streamName())

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.nats.client.Connection;
+import io.outboxkit.HeaderValues;
 import io.outboxkit.Outbox;
 import io.outboxkit.OutboxEvent;
 import io.outboxkit.OutboxHeaders;
@@ -188,9 +189,8 @@ class PlainOutboxSqlIT {
         Connection nc = TestInfra.connect(infra.natsUrl())) {
       relay.awaitStreaming(Duration.ofSeconds(90));
       // Rows before the relay's first start are not relayed: write again, by the Java writer and
-      // by plain SQL (id from the table's default). Non-ASCII types and ids in headers are the
-      // publishing path's business (DeadLetterIT); here the payload carries the Unicode.
-      UUID afterStart = javaWriterWrites("meter", "m-42");
+      // by plain SQL (id from the table's default).
+      UUID afterStart = javaWriterWrites("zähler ⚡", "m-42\r\n");
       UUID bySql =
           infra
               .jdbi()
@@ -213,6 +213,10 @@ class PlainOutboxSqlIT {
           .containsExactly(afterStart.toString(), bySql.toString())
           .doesNotContain(written.toString());
       assertThat(stored.get(0).header(OutboxHeaders.EVENT_TYPE)).isEqualTo("ReadingRecorded");
+      assertThat(HeaderValues.decode(stored.get(0).header(OutboxHeaders.AGGREGATE_TYPE)))
+          .isEqualTo("zähler ⚡");
+      assertThat(HeaderValues.decode(stored.get(0).header(OutboxHeaders.AGGREGATE_ID)))
+          .isEqualTo("m-42\r\n");
       assertThat(
               new com.fasterxml.jackson.databind.ObjectMapper()
                   .readTree(stored.get(0).data())
