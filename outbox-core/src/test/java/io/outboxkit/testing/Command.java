@@ -57,8 +57,16 @@ public final class Command {
     List<String> cmd = new ArrayList<>();
     cmd.add(binary.toString());
     cmd.addAll(List.of(args));
+    return exec(dir, cmd, env);
+  }
+
+  /**
+   * Runs {@code cmd} in {@code dir} with {@code env} added to this JVM's environment; waits up to
+   * two minutes for it to end, then kills it and throws.
+   */
+  public static Result exec(Path dir, List<String> cmd, Map<String, String> env) {
     try {
-      Path out = Files.createTempFile("outboxkit-" + binary.getFileName() + "-", ".out");
+      Path out = Files.createTempFile("outboxkit-cmd-", ".out");
       try {
         ProcessBuilder pb =
             new ProcessBuilder(cmd)

@@ -11,7 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.util.Map;
 import java.util.stream.Stream;
 
 /**
@@ -269,35 +269,10 @@ public final class PostgresProcess implements AutoCloseable {
       full.addAll(List.of("runuser", "-u", "postgres", "--"));
     }
     full.addAll(command);
-    try {
-      Path out = Files.createTempFile("outboxkit-pg-cmd", ".log");
-      try {
-        Process p =
-            new ProcessBuilder(full)
-                .redirectErrorStream(true)
-                .redirectOutput(out.toFile())
-                .directory(dir.toFile())
-                .start();
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-          p.destroyForcibly();
-          throw new IllegalStateException("timed out: " + String.join(" ", full));
-        }
-        if (p.exitValue() != 0) {
-          throw new IllegalStateException(
-              String.join(" ", full)
-                  + " failed with "
-                  + p.exitValue()
-                  + ": "
-                  + Files.readString(out));
-        }
-      } finally {
-        Files.deleteIfExists(out);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted: " + String.join(" ", full), e);
+    Command.Result r = Command.exec(dir, full, Map.of());
+    if (r.exitCode() != 0) {
+      throw new IllegalStateException(
+          String.join(" ", full) + " failed with " + r.exitCode() + ": " + r.output());
     }
   }
 }
