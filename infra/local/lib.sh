@@ -287,7 +287,7 @@ obk_start_billing() {
   obk_log "billing service on $OBK_BILLING_URL (consumers billing and grid-load)"
   BILLING_PORT=$OBK_BILLING_PORT \
   BILLING_DB_URL="jdbc:postgresql://127.0.0.1:$OBK_PG_PORT/billing" BILLING_DB_USER=postgres \
-  BILLING_NATS_URL=$OBK_NATS_URL \
+  BILLING_NATS_URL=$OBK_NATS_URL BILLING_METER_URL=$OBK_METER_URL \
     obk_spawn billing java $OBK_JAVA_OPTS -jar "$(obk_jar sample-billing-app)"
   obk_wait 90 "the billing service" "$OBK_DIR/pids/billing.pid" obk_consumers_running
 }
