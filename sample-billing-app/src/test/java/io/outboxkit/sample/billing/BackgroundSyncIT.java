@@ -57,27 +57,21 @@ class BackgroundSyncIT {
             .minus(6, ChronoUnit.HOURS)
             .plus(15, ChronoUnit.MINUTES);
     JarProcess simulator =
-        new JarProcess(
-                "sample-meter-app",
-                Map.of(),
-                "simulate",
-                "--url",
-                grid.meterUrl,
-                "--meters",
-                "12",
-                "--feeders",
-                "3",
-                "--rate",
-                "300",
-                "--duration",
-                "3s",
-                "--batch",
-                "12",
-                "--prefix",
-                "bs",
-                "--start",
-                start.toString())
-            .start();
+        grid.simulator(
+            "--meters",
+            "12",
+            "--feeders",
+            "3",
+            "--rate",
+            "300",
+            "--duration",
+            "3s",
+            "--batch",
+            "12",
+            "--prefix",
+            "bs",
+            "--start",
+            start.toString());
     try {
       assertThat(simulator.awaitExit(Grid.WAIT)).as(simulator.logTail()).isZero();
     } finally {

@@ -100,6 +100,16 @@ final class Grid implements AutoCloseable {
     billing = ApplicationContext.run(EmbeddedServer.class, props);
   }
 
+  /** Starts the load simulator (from the meter service's jar) against this grid's meter service. */
+  JarProcess simulator(String... options) {
+    String[] args = new String[options.length + 3];
+    args[0] = "simulate";
+    args[1] = "--url";
+    args[2] = meterUrl;
+    System.arraycopy(options, 0, args, 3, options.length);
+    return new JarProcess("sample-meter-app", Map.of(), args).start();
+  }
+
   String billingJdbcUrl() {
     return "jdbc:postgresql://" + infra.pgHost() + ":" + infra.pgPort() + "/" + billingDb;
   }

@@ -61,25 +61,19 @@ class GridConvergenceIT {
   @Order(1)
   void everyReadingOfASimulatorRunIsBilledOnceEvenAcrossARelayCrash() throws Exception {
     JarProcess simulator =
-        new JarProcess(
-                "sample-meter-app",
-                Map.of(),
-                "simulate",
-                "--url",
-                grid.meterUrl,
-                "--meters",
-                "24",
-                "--feeders",
-                "3",
-                "--rate",
-                "300",
-                "--duration",
-                "5s",
-                "--batch",
-                "12",
-                "--prefix",
-                "e2e")
-            .start();
+        grid.simulator(
+            "--meters",
+            "24",
+            "--feeders",
+            "3",
+            "--rate",
+            "300",
+            "--duration",
+            "5s",
+            "--batch",
+            "12",
+            "--prefix",
+            "e2e");
     try {
       // Kill the relay (SIGKILL) in the middle of the run and start it again.
       await().atMost(WAIT).until(() -> meterTotals().path("readings").asLong() >= 300);
