@@ -8,6 +8,7 @@ import java.time.LocalDate;
 import java.time.YearMonth;
 import java.time.ZoneId;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.jdbi.v3.core.Handle;
 
@@ -45,11 +46,13 @@ final class BillReconciliation implements Reconciliation<BillReconciliation.Usag
   private static final Usage NONE = new Usage(BigDecimal.ZERO, BigDecimal.ZERO, 0, 0);
 
   private final MeterClient meters;
+  private final ConsumerIdle idle;
   private final Tariffs tariffs;
   private final ZoneId zone;
 
-  BillReconciliation(MeterClient meters, Tariffs tariffs, ZoneId zone) {
+  BillReconciliation(MeterClient meters, ConsumerIdle idle, Tariffs tariffs, ZoneId zone) {
     this.meters = meters;
+    this.idle = idle;
     this.tariffs = tariffs;
     this.zone = zone;
   }
@@ -58,7 +61,9 @@ final class BillReconciliation implements Reconciliation<BillReconciliation.Usag
   public Map<String, Usage> expected(Window window) {
     YearMonth month = YearMonth.from(window.start().atZone(zone));
     Map<String, Usage> map = new HashMap<>();
-    for (MeterClient.Usage u : meters.readings(window.start(), window.end())) {
+    List<MeterClient.Usage> readings = meters.readings(window.start(), window.end());
+    idle.require(BillingProjection.CONSUMER);
+    for (MeterClient.Usage u : readings) {
       Tariff tariff = tariffs.get(u.tariff());
       if (!tariff.period(u.intervalStart()).equals(month)) {
         continue; // cannot happen while all tariffs share the windows' zone

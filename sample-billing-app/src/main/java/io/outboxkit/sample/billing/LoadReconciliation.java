@@ -8,6 +8,7 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.jdbi.v3.core.Handle;
 
@@ -31,15 +32,19 @@ final class LoadReconciliation implements Reconciliation<LoadReconciliation.Load
   }
 
   private final MeterClient meters;
+  private final ConsumerIdle idle;
 
-  LoadReconciliation(MeterClient meters) {
+  LoadReconciliation(MeterClient meters, ConsumerIdle idle) {
     this.meters = meters;
+    this.idle = idle;
   }
 
   @Override
   public Map<String, Load> expected(Window window) {
     Map<String, Load> map = new HashMap<>();
-    for (MeterClient.Usage u : meters.readings(window.start(), window.end())) {
+    List<MeterClient.Usage> readings = meters.readings(window.start(), window.end());
+    idle.require(GridLoadProjection.CONSUMER);
+    for (MeterClient.Usage u : readings) {
       map.merge(key(u.feederId(), u.intervalStart()), new Load(u.kwh(), 1), Load::sum);
     }
     return map;

@@ -34,9 +34,11 @@ final class Reconcilers implements ApplicationEventListener<ServerStartupEvent> 
       DataSource dataSource,
       MeterClient meters,
       Tariffs tariffs,
+      Consumers consumers,
       MeterRegistry registry) {
     this.settings = settings;
     PatternsSchema.migrateReconciler(dataSource, "public");
+    ConsumerIdle idle = new ConsumerIdle(consumers);
     String zone = tariffs.commonZone();
     if (zone == null) {
       log.warn(
@@ -45,13 +47,13 @@ final class Reconcilers implements ApplicationEventListener<ServerStartupEvent> 
     } else {
       all.add(
           builder(jdbi, registry, BillReconciliation.NAME)
-              .reconciliation(new BillReconciliation(meters, tariffs, ZoneId.of(zone)))
+              .reconciliation(new BillReconciliation(meters, idle, tariffs, ZoneId.of(zone)))
               .monthlyWindows(ZoneId.of(zone))
               .build());
     }
     all.add(
         builder(jdbi, registry, LoadReconciliation.NAME)
-            .reconciliation(new LoadReconciliation(meters))
+            .reconciliation(new LoadReconciliation(meters, idle))
             .window(settings.loadWindow())
             .build());
   }
