@@ -50,7 +50,8 @@ import org.slf4j.LoggerFactory;
  * written at the source before the comparison but applied to the derived store after the repair
  * counts twice in an additive read model. Give {@code settle} the time late events may take.
  *
- * <p>Thread-safe. The {@code Jdbi} belongs to the caller: close the reconciler first.
+ * <p>Thread-safe. A run holds two connections of the {@code Jdbi}'s pool at a time (the window's
+ * lease and the work). The {@code Jdbi} belongs to the caller: close the reconciler first.
  */
 public final class Reconciler implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
