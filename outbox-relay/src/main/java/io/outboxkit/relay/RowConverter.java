@@ -155,8 +155,11 @@ final class RowConverter {
             replay));
   }
 
-  /** One outbox event (a row, or an entry of a WAL message), or its dead letter. */
-  private OutboundMessage event(
+  /**
+   * One outbox event (a row, or an entry of a WAL message), or its dead letter: the one conversion
+   * rule, also used to republish rows from the table (the CLI's replay).
+   */
+  OutboundMessage event(
       String id,
       String aggregateType,
       String aggregateId,

@@ -9,6 +9,8 @@ import io.nats.client.Connection;
 import io.nats.client.Nats;
 import io.nats.client.Options;
 import io.outboxkit.HeaderValues;
+import io.outboxkit.Outbox;
+import io.outboxkit.OutboxEnvelope;
 import io.outboxkit.OutboxHeaders;
 import io.outboxkit.OutboxSchema;
 import io.outboxkit.TableName;
@@ -34,12 +36,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Issue 9, item 2, through the real relay: a few thousand generated rows (see {@link HostileRows})
@@ -66,8 +70,14 @@ class HostileRowsIT {
   private record Expected(
       String subject, String deadLetterKind, Map<String, String> headers, Row stored) {}
 
-  @Test
-  void everyGeneratedRowIsPublishedIntactOrDeadLetteredOnceAndTheRestFlows() throws Exception {
+  /**
+   * Both outbox modes: rows in the table, and the same events written as WAL messages (one envelope
+   * per transaction, built by the test as a writer in another language would).
+   */
+  @ParameterizedTest
+  @EnumSource(Outbox.Mode.class)
+  void everyGeneratedRowIsPublishedIntactOrDeadLetteredOnceAndTheRestFlows(Outbox.Mode mode)
+      throws Exception {
     long seed = Long.getLong("hostile.seed", new SecureRandom().nextLong());
     int rows = Integer.getInteger("hostile.rows", 3000);
     System.out.println(
@@ -80,8 +90,8 @@ class HostileRowsIT {
             + ")");
     OutboxSchema.migrateOutbox(infra.dataSource(), TableName.DEFAULT_OUTBOX);
     NatsProcess nats = infra.privateNats(NatsProcess.options().withMaxPayload(MAX_PAYLOAD));
-    String stream = infra.streamName();
-    String prefix = infra.prefix();
+    String stream = infra.streamName() + "_" + mode.name().charAt(0);
+    String prefix = infra.prefix() + mode.name().toLowerCase().charAt(0);
     String deadLetterSubject = prefix + "-dlq.relay";
 
     List<List<Tx>> plan = new HostileRows(prefix, MAX_PAYLOAD).generate(seed, WRITERS, rows);
@@ -91,7 +101,17 @@ class HostileRowsIT {
     System.out.println("HostileRowsIT generated " + shapes);
 
     try (RelayProcess relay =
-            new RelayProcess(RelayProcess.env(infra, nats.url(), stream)).start();
+            new RelayProcess(
+                    RelayProcess.env(
+                        infra.pgHost(),
+                        infra.pgPort(),
+                        infra.database(),
+                        infra.pgUser(),
+                        infra.pgPassword(),
+                        nats.url(),
+                        stream,
+                        prefix))
+                .start();
         Connection nc = reader(nats.url())) {
       relay.awaitStreaming(Duration.ofSeconds(90));
 
@@ -103,7 +123,12 @@ class HostileRowsIT {
       try {
         List<Future<?>> writers = new ArrayList<>();
         for (List<Tx> txs : plan) {
-          writers.add(pool.submit(() -> write(txs, committed, rolledBack, afterBad)));
+          writers.add(
+              pool.submit(
+                  () ->
+                      mode == Outbox.Mode.TABLE
+                          ? write(txs, committed, rolledBack, afterBad)
+                          : emit(txs, committed, rolledBack, afterBad)));
         }
         for (Future<?> f : writers) {
           f.get(5, TimeUnit.MINUTES);
@@ -113,7 +138,10 @@ class HostileRowsIT {
       }
 
       // The oracle works from the rows as PostgreSQL stored them (jsonb orders keys its own way).
-      Map<String, Expected> expected = expectations(committed, rolledBack, prefix);
+      Map<String, Expected> expected =
+          mode == Outbox.Mode.TABLE
+              ? expectations(committed, rolledBack, prefix)
+              : emitted(committed, prefix);
       Map<String, Long> byKind = new TreeMap<>();
       expected
           .values()
@@ -203,6 +231,84 @@ class HostileRowsIT {
       }
     }
     return null;
+  }
+
+  /**
+   * Runs one writer's transactions in WAL-message mode: each transaction's events in one envelope,
+   * emitted as one transactional logical message. Headers go in as PostgreSQL's jsonb prints them,
+   * so that one oracle serves both modes.
+   */
+  private static Void emit(
+      List<Tx> txs, List<Row> committed, List<Row> rolledBack, Set<String> afterBad)
+      throws Exception {
+    boolean previousBad = false;
+    try (java.sql.Connection c = infra.dataSource().getConnection();
+        PreparedStatement normalize = c.prepareStatement("SELECT ?::jsonb::text");
+        PreparedStatement ps =
+            c.prepareStatement(
+                "SELECT pg_logical_emit_message(true, '"
+                    + Outbox.DEFAULT_MESSAGE_PREFIX
+                    + "', ?::bytea)")) {
+      c.setAutoCommit(false);
+      for (Tx tx : txs) {
+        List<Row> rows = new ArrayList<>();
+        List<OutboxEnvelope.Entry> entries = new ArrayList<>();
+        for (Row r : tx.rows()) {
+          String headers = null;
+          if (r.headersJson() != null) {
+            normalize.setString(1, r.headersJson());
+            try (ResultSet rs = normalize.executeQuery()) {
+              rs.next();
+              headers = rs.getString(1);
+            }
+          }
+          Row n =
+              new Row(
+                  r.id(),
+                  r.shape(),
+                  r.aggregateType(),
+                  r.aggregateId(),
+                  r.eventType(),
+                  r.payload(),
+                  headers);
+          rows.add(n);
+          entries.add(
+              new OutboxEnvelope.Entry(
+                  UUID.fromString(n.id()),
+                  n.aggregateType(),
+                  n.aggregateId(),
+                  n.eventType(),
+                  n.headersJson(),
+                  n.payload()));
+        }
+        ps.setBytes(1, OutboxEnvelope.encode(entries));
+        ps.executeQuery().close();
+        if (tx.commit()) {
+          c.commit();
+          for (Row r : rows) {
+            if (previousBad && r.shape() == Shape.PLAIN) {
+              afterBad.add(r.id());
+            }
+            previousBad = r.shape() != Shape.PLAIN && r.shape() != Shape.RANDOM;
+          }
+          committed.addAll(rows);
+        } else {
+          c.rollback();
+          rolledBack.addAll(rows);
+        }
+      }
+    }
+    return null;
+  }
+
+  /** WAL-message mode: nothing is stored in a table; the oracle works from what was emitted. */
+  private static Map<String, Expected> emitted(List<Row> committed, String prefix)
+      throws IOException {
+    Map<String, Expected> out = new LinkedHashMap<>();
+    for (Row r : committed) {
+      out.put(r.id(), expect(r, prefix));
+    }
+    return out;
   }
 
   /**

@@ -4,22 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import io.micronaut.context.ApplicationContext;
-import io.micronaut.runtime.server.EmbeddedServer;
 import io.nats.client.JetStream;
 import io.nats.client.JetStreamManagement;
 import io.nats.client.api.ConsumerInfo;
 import io.nats.client.api.MessageInfo;
 import io.nats.client.impl.NatsMessage;
 import io.outboxkit.testing.JarProcess;
-import io.outboxkit.testing.Ports;
 import io.outboxkit.testing.TestInfra;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.Statement;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -43,109 +35,25 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class GridConvergenceIT {
   @RegisterExtension static final TestInfra infra = new TestInfra();
 
-  static final ObjectMapper JSON = new ObjectMapper();
-  static final Duration WAIT = Duration.ofMinutes(3);
+  static final Duration WAIT = Grid.WAIT;
 
-  static String billingDb;
-  static String meterUrl;
-  static String relayUrl;
-  static JarProcess meter;
+  static Grid grid;
   static JarProcess relay;
-  static EmbeddedServer billing;
   static JetStreamManagement jsm;
   static String stream;
 
   @BeforeAll
   static void start() throws Exception {
-    stream = infra.streamName();
-    String prefix = infra.prefix();
-    billingDb =
-        (infra.database() + "_billing").substring(0, Math.min(63, infra.database().length() + 8));
-    try (Connection c =
-            DriverManager.getConnection(
-                "jdbc:postgresql://" + infra.pgHost() + ":" + infra.pgPort() + "/postgres",
-                infra.pgUser(),
-                infra.pgPassword());
-        Statement s = c.createStatement()) {
-      s.execute("CREATE DATABASE " + billingDb);
-    }
-
-    int meterPort = Ports.free();
-    meterUrl = "http://127.0.0.1:" + meterPort;
-    meter =
-        new JarProcess(
-                "sample-meter-app",
-                Map.of(
-                    "METER_PORT", Integer.toString(meterPort),
-                    "METER_DB_URL", infra.jdbcUrl(),
-                    "METER_DB_USER", infra.pgUser(),
-                    "METER_DB_PASSWORD", infra.pgPassword()))
-            .start()
-            .awaitHttp(meterUrl + "/health", b -> b.contains("UP"), WAIT);
-
-    int relayPort = Ports.free();
-    relayUrl = "http://127.0.0.1:" + relayPort + "/health/readiness";
-    Map<String, String> env = new HashMap<>();
-    env.put("OUTBOXKIT_RELAY_HTTP_PORT", Integer.toString(relayPort));
-    env.put("OUTBOXKIT_RELAY_HTTP_HOST", "127.0.0.1");
-    env.put("OUTBOXKIT_RELAY_DATABASE_HOST", infra.pgHost());
-    env.put("OUTBOXKIT_RELAY_DATABASE_PORT", Integer.toString(infra.pgPort()));
-    env.put("OUTBOXKIT_RELAY_DATABASE_NAME", infra.database());
-    env.put("OUTBOXKIT_RELAY_DATABASE_USER", infra.pgUser());
-    env.put("OUTBOXKIT_RELAY_DATABASE_PASSWORD", infra.pgPassword());
-    env.put("OUTBOXKIT_RELAY_NATS_SERVERS", infra.natsUrl());
-    env.put("OUTBOXKIT_RELAY_STREAM_NAME", stream);
-    env.put("OUTBOXKIT_RELAY_STREAM_SUBJECTS", prefix + ".>," + prefix + "-dlq.>");
-    // A short duplicate window, so that this test can put an event into the stream twice.
-    env.put("OUTBOXKIT_RELAY_STREAM_DUPLICATE_WINDOW", "1s");
-    env.put("OUTBOXKIT_RELAY_SUBJECT_TEMPLATE", prefix + ".{aggregate_type}.{event_type}");
-    env.put("OUTBOXKIT_RELAY_DEAD_LETTER_SUBJECT", prefix + "-dlq.relay");
-    env.put("OUTBOXKIT_RELAY_SLOT_NAME", prefix + "_slot");
-    env.put("OUTBOXKIT_RELAY_PUBLICATION_NAME", prefix + "_pub");
-    env.put("OUTBOXKIT_RELAY_ENGINE_RESTART_BACKOFF", "500ms");
-    relay = new JarProcess("outbox-relay", env).start();
-    awaitRelayStreaming();
-
-    Map<String, Object> props = new HashMap<>();
-    props.put(
-        "datasources.default.url",
-        "jdbc:postgresql://" + infra.pgHost() + ":" + infra.pgPort() + "/" + billingDb);
-    props.put("datasources.default.username", infra.pgUser());
-    props.put("datasources.default.password", infra.pgPassword());
-    props.put("micronaut.server.port", -1);
-    props.put("billing.nats-url", infra.natsUrl());
-    props.put("billing.stream", stream);
-    props.put("billing.billing-subject", prefix + ".meter.>");
-    props.put("billing.grid-load-subject", prefix + ".meter.ReadingRecorded");
-    props.put("billing.dead-letter-prefix", prefix + "-dlq.");
-    billing = ApplicationContext.run(EmbeddedServer.class, props);
+    grid = new Grid(infra, Map.of());
+    relay = grid.relay;
+    stream = grid.stream;
     jsm = infra.nats().jetStreamManagement();
-  }
-
-  static void awaitRelayStreaming() {
-    relay.awaitHttp(relayUrl, b -> b.contains("\"state\":\"STREAMING\""), WAIT);
   }
 
   @AfterAll
   static void stop() throws Exception {
-    if (billing != null) {
-      billing.close();
-    }
-    if (relay != null) {
-      relay.close();
-    }
-    if (meter != null) {
-      meter.close();
-    }
-    if (billingDb != null) {
-      try (Connection c =
-              DriverManager.getConnection(
-                  "jdbc:postgresql://" + infra.pgHost() + ":" + infra.pgPort() + "/postgres",
-                  infra.pgUser(),
-                  infra.pgPassword());
-          Statement s = c.createStatement()) {
-        s.execute("DROP DATABASE IF EXISTS " + billingDb + " WITH (FORCE)");
-      }
+    if (grid != null) {
+      grid.close();
     }
   }
 
@@ -153,31 +61,25 @@ class GridConvergenceIT {
   @Order(1)
   void everyReadingOfASimulatorRunIsBilledOnceEvenAcrossARelayCrash() throws Exception {
     JarProcess simulator =
-        new JarProcess(
-                "sample-meter-app",
-                Map.of(),
-                "simulate",
-                "--url",
-                meterUrl,
-                "--meters",
-                "24",
-                "--feeders",
-                "3",
-                "--rate",
-                "300",
-                "--duration",
-                "5s",
-                "--batch",
-                "12",
-                "--prefix",
-                "e2e")
-            .start();
+        grid.simulator(
+            "--meters",
+            "24",
+            "--feeders",
+            "3",
+            "--rate",
+            "300",
+            "--duration",
+            "5s",
+            "--batch",
+            "12",
+            "--prefix",
+            "e2e");
     try {
       // Kill the relay (SIGKILL) in the middle of the run and start it again.
       await().atMost(WAIT).until(() -> meterTotals().path("readings").asLong() >= 300);
       relay.kill();
       relay.start();
-      awaitRelayStreaming();
+      grid.awaitRelayStreaming();
       assertThat(simulator.awaitExit(WAIT)).as(simulator.logTail()).isZero();
     } finally {
       simulator.close();
@@ -248,27 +150,14 @@ class GridConvergenceIT {
   }
 
   static void awaitReadModelsEqualTheMeterTotals() {
-    await()
-        .atMost(WAIT)
-        .pollInterval(Duration.ofMillis(500))
-        .untilAsserted(
-            () -> {
-              JsonNode truth = meterTotals();
-              JsonNode models = summary();
-              assertThat(ConvergenceReport.readModelDifferences(truth, models)).isEmpty();
-              assertThat(ConvergenceReport.consumerDifferences(models)).isEmpty();
-            });
+    grid.awaitReadModelsEqualTheMeterTotals();
   }
 
   static JsonNode meterTotals() throws Exception {
-    String body = JarProcess.get(meterUrl + "/totals?zone=UTC");
-    assertThat(body).as("meter service /totals").isNotNull();
-    return JSON.readTree(body);
+    return grid.meterTotals();
   }
 
   static JsonNode summary() throws Exception {
-    String body = JarProcess.get("http://127.0.0.1:" + billing.getPort() + "/summary");
-    assertThat(body).as("billing service /summary").isNotNull();
-    return JSON.readTree(body);
+    return grid.summary();
   }
 }

@@ -31,6 +31,7 @@ import java.util.List;
  * GET  /meters/{id}/readings         ?from=&to=&limit=
  * GET  /meters/{id}/totals           ?period=day|month&zone=UTC
  * GET  /totals                       ?zone=UTC  (per account and month, per feeder and interval)
+ * GET  /readings                     ?from=&to=&afterReadingAt=&afterMeterId=&limit= (all meters)
  * </pre>
  */
 @Controller
@@ -104,6 +105,38 @@ final class MeterController {
     }
     return HttpResponse.ok(
         new Views.MeterTotals(meterId, unit, z.getId(), meters.totals(meterId, unit, z)));
+  }
+
+  /**
+   * Every meter's readings whose interval starts in {@code [from, to)}, a page at a time: what the
+   * billing service reconciles its read models with.
+   */
+  @Get("/readings{?from,to,afterReadingAt,afterMeterId,limit}")
+  Views.UsagePage usage(
+      @Nullable @QueryValue String from,
+      @Nullable @QueryValue String to,
+      @Nullable @QueryValue String afterReadingAt,
+      @Nullable @QueryValue String afterMeterId,
+      @Nullable @QueryValue String limit) {
+    if (from == null || to == null) {
+      throw InvalidRequest.of(from == null ? "from" : "to", "is missing; give an ISO-8601 time");
+    }
+    Instant start = instant("from", from);
+    Instant end = instant("to", to);
+    if (!start.isBefore(end)) {
+      throw InvalidRequest.of("to", "is '" + to + "', not after from '" + from + "'");
+    }
+    if ((afterReadingAt == null) != (afterMeterId == null)) {
+      throw InvalidRequest.of(
+          afterReadingAt == null ? "afterReadingAt" : "afterMeterId",
+          "is missing; give both or neither (the next cursor of the previous page)");
+    }
+    Views.Cursor after =
+        afterReadingAt == null
+            ? null
+            : new Views.Cursor(instant("afterReadingAt", afterReadingAt), afterMeterId);
+    int max = limit == null ? 1000 : intParam("limit", limit, 1, MAX_LIMIT);
+    return meters.usage(start, end, after, max);
   }
 
   @Get("/totals{?zone}")

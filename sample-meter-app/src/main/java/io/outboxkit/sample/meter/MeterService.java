@@ -31,6 +31,8 @@ final class MeterService {
   /** The period of a reading is the period of its interval's start: reading_at - 15 minutes. */
   private static final String INTERVAL_START = "(r.reading_at - interval '15 minutes')";
 
+  private static final java.time.Duration INTERVAL = java.time.Duration.ofMinutes(15);
+
   private final Jdbi jdbi;
   private final Outbox outbox;
 
@@ -273,6 +275,44 @@ final class MeterService {
                     (rs, ctx) ->
                         new Views.Reading(instant(rs, 1), rs.getBigDecimal(2), instant(rs, 3)))
                 .list());
+  }
+
+  /**
+   * The readings whose interval starts in {@code [from, to)}, with their meter's account, feeder
+   * and tariff, in (readingAt, meterId) order after {@code after}: the source of truth another
+   * service reconciles its read models with.
+   */
+  Views.UsagePage usage(Instant from, Instant to, Views.Cursor after, int limit) {
+    List<Views.Usage> list =
+        jdbi.withHandle(
+            h ->
+                h.createQuery(
+                        "SELECT r.meter_id, m.account_id, m.feeder_id, m.tariff, r.reading_at, r.kwh"
+                            + " FROM reading r JOIN meter m USING (meter_id)"
+                            + " WHERE r.reading_at >= :from AND r.reading_at < :to"
+                            + " AND (r.reading_at, r.meter_id) > (:afterAt, :afterMeter)"
+                            + " ORDER BY r.reading_at, r.meter_id LIMIT :limit")
+                    .bind("from", from.plus(INTERVAL))
+                    .bind("to", to.plus(INTERVAL))
+                    .bind("afterAt", after == null ? Requests.OLDEST : after.readingAt())
+                    .bind("afterMeter", after == null ? "" : after.meterId())
+                    .bind("limit", limit)
+                    .map(
+                        (rs, ctx) -> {
+                          Instant at = instant(rs, 5);
+                          return new Views.Usage(
+                              rs.getString(1),
+                              rs.getString(2),
+                              rs.getString(3),
+                              rs.getString(4),
+                              at.minus(INTERVAL),
+                              at,
+                              rs.getBigDecimal(6));
+                        })
+                    .list());
+    Views.Usage last = list.size() == limit ? list.get(list.size() - 1) : null;
+    return new Views.UsagePage(
+        list, last == null ? null : new Views.Cursor(last.readingAt(), last.meterId()));
   }
 
   /** Totals per {@code unit} (day or month) of the interval start, in {@code zone}. */

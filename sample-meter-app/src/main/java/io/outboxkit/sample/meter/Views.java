@@ -65,4 +65,26 @@ final class Views {
       long outboxRows,
       List<AccountMonth> accounts,
       List<FeederInterval> feeders) {}
+
+  /**
+   * One reading with the meter's account, feeder and tariff, as {@code GET /readings} lists them:
+   * the energy of the 15 minutes starting at {@code intervalStart}.
+   */
+  @Serdeable
+  record Usage(
+      String meterId,
+      String accountId,
+      String feederId,
+      String tariff,
+      Instant intervalStart,
+      Instant readingAt,
+      BigDecimal kwh) {}
+
+  /** Where the next page of {@code GET /readings} starts: after this reading. */
+  @Serdeable
+  record Cursor(Instant readingAt, String meterId) {}
+
+  /** A page of readings in a time window, in (readingAt, meterId) order; {@code next} null last. */
+  @Serdeable
+  record UsagePage(List<Usage> readings, Cursor next) {}
 }

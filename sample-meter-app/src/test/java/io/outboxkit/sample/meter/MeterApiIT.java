@@ -193,6 +193,65 @@ class MeterApiIT {
         .isEqualTo("2025-01-31T23:45:00Z");
   }
 
+  @Test
+  void readingsOfAWindowAreListedByIntervalStartPageByPageWithTheirMeter() throws Exception {
+    Instant feb1 = Instant.parse("2025-02-01T00:00:00Z");
+    List<String> all = new ArrayList<>();
+    for (int q = 0; q < 4; q++) {
+      Instant at = feb1.plus(15L * q, ChronoUnit.MINUTES);
+      all.add(reading("m-1", at, "1." + q));
+      all.add(reading("m-2", at, "2." + q));
+    }
+    assertThat(post("/readings", batch(all.toArray(String[]::new))).statusCode()).isEqualTo(201);
+
+    // [Feb 1 00:00, 00:45) by interval start = readings at 00:15, 00:30, 00:45 (00:00 is
+    // January's last interval).
+    String window = "/readings?from=2025-02-01T00:00:00Z&to=2025-02-01T00:45:00Z";
+    List<String> seen = new ArrayList<>();
+    JsonNode page = json(get(window + "&limit=3"));
+    while (true) {
+      page.path("readings")
+          .forEach(
+              r ->
+                  seen.add(
+                      r.path("meterId").asText()
+                          + " "
+                          + r.path("intervalStart").asText()
+                          + " "
+                          + r.path("accountId").asText()
+                          + " "
+                          + r.path("feederId").asText()
+                          + " "
+                          + r.path("tariff").asText()
+                          + " "
+                          + r.path("kwh").decimalValue().toPlainString()));
+      JsonNode next = page.path("next");
+      if (next.isNull() || next.isMissingNode()) {
+        break;
+      }
+      page =
+          json(
+              get(
+                  window
+                      + "&limit=3&afterReadingAt="
+                      + next.path("readingAt").asText()
+                      + "&afterMeterId="
+                      + next.path("meterId").asText()));
+    }
+    assertThat(seen)
+        .containsExactly(
+            "m-1 2025-02-01T00:00:00Z a-1 f-1 residential-tou 1.1",
+            "m-2 2025-02-01T00:00:00Z a-2 f-1 commercial-tou 2.1",
+            "m-1 2025-02-01T00:15:00Z a-1 f-1 residential-tou 1.2",
+            "m-2 2025-02-01T00:15:00Z a-2 f-1 commercial-tou 2.2",
+            "m-1 2025-02-01T00:30:00Z a-1 f-1 residential-tou 1.3",
+            "m-2 2025-02-01T00:30:00Z a-2 f-1 commercial-tou 2.3");
+    assertThat(fields(get("/readings?from=2025-02-01T00:00:00Z"))).contains("to");
+    assertThat(fields(get("/readings?from=2025-02-01T01:00:00Z&to=2025-02-01T00:00:00Z")))
+        .contains("to");
+    assertThat(fields(get(window + "&afterMeterId=m-1"))).contains("afterReadingAt");
+  }
+
   // --- refusals: status, the field, and nothing written -----------------------------------------
 
   static Stream<Arguments> badBatches() {
