@@ -21,6 +21,8 @@ import org.jdbi.v3.core.Jdbi;
  * one transactional logical decoding message.
  */
 final class JdbcOutbox implements Outbox {
+  private static final String COLUMNS = " (" + String.join(", ", OutboxColumns.WRITTEN) + ")";
+
   private static final String DUAL_WRITE =
       "an outbox row committed apart from its business change is a dual write. ";
   private final TableName table;
@@ -42,15 +44,11 @@ final class JdbcOutbox implements Outbox {
     this.deleteAfterInsert = deleteAfterInsert;
     this.messagePrefix = messagePrefix;
     String t = table.qualified();
-    this.insertOne =
-        "INSERT INTO "
-            + t
-            + " (id, aggregate_type, aggregate_id, event_type, payload, headers)"
-            + " VALUES (?, ?, ?, ?, ?, ?::jsonb)";
+    this.insertOne = "INSERT INTO " + t + COLUMNS + " VALUES (?, ?, ?, ?, ?, ?::jsonb)";
     this.insertMany =
         "INSERT INTO "
             + t
-            + " (id, aggregate_type, aggregate_id, event_type, payload, headers)"
+            + COLUMNS
             + " SELECT * FROM unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::bytea[],"
             + " ?::jsonb[])";
     this.delete = "DELETE FROM " + t + " WHERE id = ANY(?::uuid[])";
