@@ -68,6 +68,7 @@ final class DebeziumProperties {
     p.setProperty("max.batch.size", Integer.toString(engine.maxBatchSize()));
     p.setProperty("max.queue.size", Integer.toString(engine.maxQueueSize()));
     p.setProperty("poll.interval.ms", Long.toString(engine.pollInterval().toMillis()));
+    p.setProperty("queue.provider.type", SpinFreeQueue.TYPE);
 
     // Heartbeats: a logical message through the WAL keeps the slot advancing while the outbox is
     // idle and other tables are busy.
