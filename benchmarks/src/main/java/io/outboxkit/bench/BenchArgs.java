@@ -25,6 +25,7 @@ import picocli.CommandLine.ParameterException;
  */
 @Command(
     name = "benchmarks/run",
+    mixinStandardHelpOptions = true,
     sortOptions = false,
     usageHelpWidth = 100,
     description =
@@ -188,12 +189,6 @@ final class BenchArgs {
   @Option(names = "--no-build", hidden = true, description = "handled by benchmarks/run")
   boolean noBuild;
 
-  @Option(
-      names = {"-h", "--help"},
-      usageHelp = true,
-      description = "print this help")
-  boolean help;
-
   private BenchArgs() {}
 
   /** The usage text (--help). */
@@ -205,7 +200,7 @@ final class BenchArgs {
     BenchArgs a = new BenchArgs();
     CommandLine cl = new CommandLine(a);
     cl.parseArgs(args);
-    if (a.help) {
+    if (cl.isUsageHelpRequested()) {
       throw new HelpRequested();
     }
     return a.config(cl);

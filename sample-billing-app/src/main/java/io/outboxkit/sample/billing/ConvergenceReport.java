@@ -174,6 +174,7 @@ final class ConvergenceReport {
   /** The command line of {@code report}, parsed by picocli. */
   @Command(
       name = "report",
+      mixinStandardHelpOptions = true,
       sortOptions = false,
       description =
           "Compares the meter service's totals with billing's read models until they agree or the"
@@ -192,12 +193,6 @@ final class ConvergenceReport {
         converter = Seconds.class,
         description = "how long to wait for convergence: 120s, 120 or PT2M (default: 120s)")
     Duration timeout = Duration.ofSeconds(120);
-
-    @Option(
-        names = {"-h", "--help"},
-        usageHelp = true,
-        description = "print this help")
-    boolean help;
   }
 
   /** {@code 120s} or {@code 120} (seconds), or ISO-8601 ({@code PT2M}). */
@@ -218,11 +213,12 @@ final class ConvergenceReport {
     }
   }
 
-  /** The options of {@code args}; picocli's ParameterException names a bad one. */
+  /** The options of {@code args}, null for --help; picocli's ParameterException names a bad one. */
   static Options parse(String... args) {
     Options o = new Options();
-    new CommandLine(o).parseArgs(args);
-    return o;
+    CommandLine cl = new CommandLine(o);
+    cl.parseArgs(args);
+    return cl.isUsageHelpRequested() ? null : o;
   }
 
   static int run(String[] args) {
@@ -234,7 +230,7 @@ final class ConvergenceReport {
       e.getCommandLine().usage(System.err);
       return 2;
     }
-    if (o.help) {
+    if (o == null) {
       new CommandLine(new Options()).usage(System.out);
       return 0;
     }

@@ -77,7 +77,7 @@ final class Simulator {
       Options o = new Options();
       CommandLine cl = Options.commandLine(o);
       cl.parseArgs(args);
-      if (o.help) {
+      if (cl.isUsageHelpRequested()) {
         return null;
       }
       int feeders = o.feeders == null ? Math.max(1, o.meters / 50) : o.feeders;
@@ -151,6 +151,7 @@ final class Simulator {
   /** The command line of {@code simulate}, parsed by picocli. */
   @Command(
       name = "simulate",
+      mixinStandardHelpOptions = true,
       sortOptions = false,
       description = "Registers meters through the meter service's API, then sends their readings.")
   static final class Options {
@@ -199,12 +200,6 @@ final class Simulator {
             "end of the first interval, e.g. 2025-01-01T00:15:00Z (default: as late as possible,"
                 + " the last interval ending at or before now)")
     Instant start;
-
-    @Option(
-        names = {"-h", "--help"},
-        usageHelp = true,
-        description = "print this help")
-    boolean help;
 
     static CommandLine commandLine(Options o) {
       return new CommandLine(o).setCaseInsensitiveEnumValuesAllowed(true);
