@@ -8,230 +8,291 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 
-/** Parses the command line of {@code benchmarks/run} into a {@link BenchConfig}. */
+/**
+ * The command line of {@code benchmarks/run}, parsed by picocli into a {@link BenchConfig}. Errors
+ * are picocli {@link ParameterException}s naming the option.
+ */
+@Command(
+    name = "benchmarks/run",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    usageHelpWidth = 100,
+    description =
+        "outboxkit's relay beside the raw limits and Debezium Server (docs/benchmarks.md).",
+    customSynopsis = "benchmarks/run [--no-build] [options]")
 final class BenchArgs {
-  static final String USAGE =
-      """
-      benchmarks/run [--no-build] [options]     (docs/benchmarks.md)
+  @Option(names = "--smoke", description = "a few thousand events, 1 run, no peer (what CI runs)")
+  boolean smoke;
 
-        --smoke                 a few thousand events, 1 run, no peer (what CI runs)
-        --runs N                runs of the whole sequence; the table shows medians (3)
-        --events N              rows of the batched load and of the backlog drain (200000)
-        --with-peer             also run Debezium Server 3.6.1.Final via benchmarks/peer/peer.sh
-        --only LIST             comma list of: raw, start, batched, single, latency, drain,
-                                peer-default-poll (all; start is part of every relay run)
-        --rates LIST            offered rates of the paced latency runs, events/s (1000,5000)
-        --latency-seconds S     measured seconds of each paced run (20; plus a warm-up of 3)
-        --single-seconds S      seconds of the 8-writer single-row load (15)
-        --consumers N           OutboxConsumer instances in the latency runs (4)
-        --pg-host H --pg-port P --pg-user U --pg-password W --pg-admin-db D
-                                the PostgreSQL server (127.0.0.1 5432 postgres '' postgres;
-                                the admin database defaults to --database when given)
-        --database NAME         work in this existing database (own schemas, dropped after)
-                                instead of creating a fresh one
-        --nats URL              the NATS server with JetStream (nats://127.0.0.1:4222)
-        --relay-jar PATH        (outbox-relay/target/outbox-relay-*.jar)
-        --relay-java-opts STR   JVM options for the relay (none: as shipped)
-        --relay-launcher PATH   start the relay with this script instead of java -jar; it gets
-                                OUTBOXKIT_RELAY_JAR and JAVA_OPTS (a shipped start script)
-        --relay-env K=V         extra relay setting, repeatable (OUTBOXKIT_RELAY_...)
-        --peer-poll-ms N        the peer's tuned poll.interval.ms (10)
-        --peer-heap SIZE        the peer's -Xmx, or none (none: its default)
-        --results DIR           where <timestamp>.json|.md go (benchmarks/results)
-        --repo DIR              the outboxkit checkout (.; set by benchmarks/run)
-        --stall-seconds S       fail a wait after S seconds without progress (60)
-        --max-minutes M         abort the whole run after M minutes (90; smoke 4)
-        --no-checkpoint         do not run CHECKPOINT before each system's sequence
-      """;
+  @Option(
+      names = "--runs",
+      paramLabel = "N",
+      description = "runs of the whole sequence; the table shows medians (3; smoke 1)")
+  Integer runs;
+
+  @Option(
+      names = "--events",
+      paramLabel = "N",
+      description = "rows of the batched load and of the backlog drain (200000; smoke 3000)")
+  Integer events;
+
+  @Option(
+      names = "--with-peer",
+      description = "also run Debezium Server 3.6.1.Final via benchmarks/peer/peer.sh")
+  boolean withPeer;
+
+  @Option(
+      names = "--only",
+      paramLabel = "LIST",
+      split = ",",
+      converter = WorkloadConverter.class,
+      description =
+          "comma list of: raw, start, batched, single, latency, drain, peer-default-poll (all;"
+              + " start is part of every relay run)")
+  List<Workload> only = new ArrayList<>();
+
+  @Option(
+      names = "--rates",
+      paramLabel = "LIST",
+      split = ",",
+      description = "offered rates of the paced latency runs, events/s (1000,5000)")
+  List<Integer> rates = new ArrayList<>(List.of(1000, 5000));
+
+  @Option(
+      names = "--latency-seconds",
+      paramLabel = "S",
+      description = "measured seconds of each paced run (20; plus a warm-up of 3)")
+  int latencySeconds = 20;
+
+  @Option(
+      names = "--single-seconds",
+      paramLabel = "S",
+      description = "seconds of the 8-writer single-row load (15)")
+  int singleSeconds = 15;
+
+  @Option(
+      names = "--consumers",
+      paramLabel = "N",
+      description = "OutboxConsumer instances in the latency runs (4; smoke 2)")
+  Integer consumers;
+
+  @Option(names = "--pg-host", paramLabel = "H", description = "PostgreSQL host (127.0.0.1)")
+  String pgHost = "127.0.0.1";
+
+  @Option(names = "--pg-port", paramLabel = "P", description = "PostgreSQL port (5432)")
+  int pgPort = 5432;
+
+  @Option(names = "--pg-user", paramLabel = "U", description = "PostgreSQL user (postgres)")
+  String pgUser = "postgres";
+
+  @Option(names = "--pg-password", paramLabel = "W", description = "its password ('')")
+  String pgPassword = "";
+
+  @Option(
+      names = "--pg-admin-db",
+      paramLabel = "D",
+      description = "admin database (postgres; --database when given)")
+  String pgAdminDb;
+
+  @Option(
+      names = "--database",
+      paramLabel = "NAME",
+      description =
+          "work in this existing database (own schemas, dropped after) instead of creating a"
+              + " fresh one")
+  String database;
+
+  @Option(
+      names = "--nats",
+      paramLabel = "URL",
+      description = "the NATS server with JetStream (nats://127.0.0.1:4222)")
+  String nats = "nats://127.0.0.1:4222";
+
+  @Option(
+      names = "--relay-jar",
+      paramLabel = "PATH",
+      description = "(outbox-relay/target/outbox-relay-*.jar)")
+  Path relayJar;
+
+  @Option(
+      names = "--relay-java-opts",
+      paramLabel = "STR",
+      description = "JVM options for the relay (none: as shipped)")
+  String relayJavaOpts = "";
+
+  @Option(
+      names = "--relay-launcher",
+      paramLabel = "PATH",
+      description =
+          "start the relay with this script instead of java -jar; it gets OUTBOXKIT_RELAY_JAR and"
+              + " JAVA_OPTS (a shipped start script)")
+  Path relayLauncher;
+
+  @Option(
+      names = "--relay-env",
+      paramLabel = "K=V",
+      description = "extra relay setting, repeatable (OUTBOXKIT_RELAY_...)")
+  Map<String, String> relayEnv = new LinkedHashMap<>();
+
+  @Option(
+      names = "--peer-poll-ms",
+      paramLabel = "N",
+      description = "the peer's tuned poll.interval.ms (10)")
+  int peerPollMs = 10;
+
+  @Option(
+      names = "--peer-heap",
+      paramLabel = "SIZE",
+      description = "the peer's -Xmx, or none (none: its default)")
+  String peerHeap = "none";
+
+  @Option(
+      names = "--results",
+      paramLabel = "DIR",
+      description = "where <timestamp>.json|.md go (benchmarks/results)")
+  Path results;
+
+  @Option(
+      names = "--repo",
+      paramLabel = "DIR",
+      description = "the outboxkit checkout (.; set by benchmarks/run)")
+  Path repo = Path.of(".");
+
+  @Option(
+      names = "--stall-seconds",
+      paramLabel = "S",
+      description = "fail a wait after S seconds without progress (60)")
+  int stallSeconds = 60;
+
+  @Option(
+      names = "--max-minutes",
+      paramLabel = "M",
+      description = "abort the whole run after M minutes (90; smoke 4)")
+  Integer maxMinutes;
+
+  @Option(
+      names = "--no-checkpoint",
+      description = "do not run CHECKPOINT before each system's sequence")
+  boolean noCheckpoint;
+
+  @Option(names = "--no-build", hidden = true, description = "handled by benchmarks/run")
+  boolean noBuild;
 
   private BenchArgs() {}
 
+  /** The usage text (--help). */
+  static String usage() {
+    return new CommandLine(new BenchArgs()).getUsageMessage();
+  }
+
   static BenchConfig parse(String... args) {
-    Set<String> known =
-        Set.of(
-            "--smoke",
-            "--with-peer",
-            "--no-checkpoint",
-            "--help",
-            "-h",
-            "--no-build",
-            "--runs",
-            "--events",
-            "--only",
-            "--rates",
-            "--latency-seconds",
-            "--single-seconds",
-            "--consumers",
-            "--pg-host",
-            "--pg-port",
-            "--pg-user",
-            "--pg-password",
-            "--pg-admin-db",
-            "--database",
-            "--nats",
-            "--relay-jar",
-            "--relay-java-opts",
-            "--relay-env",
-            "--relay-launcher",
-            "--peer-poll-ms",
-            "--peer-heap",
-            "--results",
-            "--repo",
-            "--stall-seconds",
-            "--max-minutes");
-    Map<String, List<String>> opts = new LinkedHashMap<>();
-    Set<String> flags =
-        Set.of("--smoke", "--with-peer", "--no-checkpoint", "--help", "-h", "--no-build");
-    for (int i = 0; i < args.length; i++) {
-      String a = args[i];
-      if (flags.contains(a)) {
-        opts.computeIfAbsent(a, k -> new ArrayList<>()).add("true");
-      } else if (a.startsWith("--")) {
-        String key = a;
-        String value;
-        int eq = a.indexOf('=');
-        if (eq > 0) {
-          key = a.substring(0, eq);
-        }
-        if (!known.contains(key)) {
-          throw new IllegalArgumentException("unknown option " + key + " (see --help)");
-        }
-        if (eq > 0) {
-          value = a.substring(eq + 1);
-        } else {
-          if (i + 1 >= args.length) {
-            throw new IllegalArgumentException(a + " needs a value (see --help)");
-          }
-          value = args[++i];
-        }
-        opts.computeIfAbsent(key, k -> new ArrayList<>()).add(value);
-      } else {
-        throw new IllegalArgumentException("unexpected argument '" + a + "' (see --help)");
-      }
-    }
-    if (opts.containsKey("--help") || opts.containsKey("-h")) {
+    BenchArgs a = new BenchArgs();
+    CommandLine cl = new CommandLine(a);
+    cl.parseArgs(args);
+    if (cl.isUsageHelpRequested()) {
       throw new HelpRequested();
     }
-    boolean smoke = opts.containsKey("--smoke");
-    boolean withPeer = opts.containsKey("--with-peer");
+    return a.config(cl);
+  }
+
+  private BenchConfig config(CommandLine cl) {
     if (smoke && withPeer) {
-      throw new IllegalArgumentException("--smoke never runs the peer: drop --with-peer");
+      throw new ParameterException(cl, "--smoke never runs the peer: drop --with-peer");
     }
-    Path repo = Path.of(one(opts, "--repo", ".")).toAbsolutePath().normalize();
-
-    Set<Workload> only = EnumSet.noneOf(Workload.class);
-    if (opts.containsKey("--only")) {
-      for (String s : one(opts, "--only", "").split(",")) {
-        if (!s.isBlank()) {
-          only.add(Workload.parse(s));
-        }
-      }
-    }
-    List<Integer> rates =
-        Arrays.stream(one(opts, "--rates", "1000,5000").split(","))
-            .map(String::trim)
-            .map(s -> positive("--rates", s))
-            .toList();
-
-    String host = one(opts, "--pg-host", "127.0.0.1");
-    String natsUrl = one(opts, "--nats", "nats://127.0.0.1:4222");
-    requireLoopback("--pg-host", host);
-    requireLoopback("--nats", hostOf(natsUrl));
-
-    Map<String, String> relayEnv = new LinkedHashMap<>();
-    for (String kv : opts.getOrDefault("--relay-env", List.of())) {
-      int eq = kv.indexOf('=');
-      if (eq <= 0 || !kv.startsWith("OUTBOXKIT_")) {
-        throw new IllegalArgumentException(
-            "--relay-env wants OUTBOXKIT_RELAY_SETTING=value, got '" + kv + "'");
-      }
-      relayEnv.put(kv.substring(0, eq), kv.substring(eq + 1));
-    }
-    String javaOpts = one(opts, "--relay-java-opts", "").trim();
-
-    Path relayJar =
-        opts.containsKey("--relay-jar")
-            ? Path.of(one(opts, "--relay-jar", "")).toAbsolutePath()
-            : findRelayJar(repo);
-
-    int latencySeconds = positive("--latency-seconds", one(opts, "--latency-seconds", "20"));
-    int singleSeconds = positive("--single-seconds", one(opts, "--single-seconds", "15"));
+    Path root = repo.toAbsolutePath().normalize();
+    rates.forEach(r -> positive(cl, "--rates", r));
+    requireLoopback(cl, "--pg-host", pgHost);
+    requireLoopback(cl, "--nats", hostOf(nats));
+    relayEnv.forEach(
+        (k, v) -> {
+          if (!k.startsWith("OUTBOXKIT_")) {
+            throw new ParameterException(
+                cl, "--relay-env wants OUTBOXKIT_RELAY_SETTING=value, got '" + k + "=" + v + "'");
+          }
+        });
+    String javaOpts = relayJavaOpts.trim();
     int maxRate = rates.stream().mapToInt(Integer::intValue).max().orElse(1000);
     return new BenchConfig(
         smoke,
-        positive("--runs", one(opts, "--runs", smoke ? "1" : "3")),
-        positive("--events", one(opts, "--events", smoke ? "3000" : "200000")),
+        positive(cl, "--runs", runs != null ? runs : smoke ? 1 : 3),
+        positive(cl, "--events", events != null ? events : smoke ? 3000 : 200_000),
         500,
         2,
         8,
-        smoke ? Duration.ofSeconds(2) : Duration.ofSeconds(singleSeconds),
-        rates,
-        smoke ? Duration.ofMillis(1500) : Duration.ofSeconds(latencySeconds),
+        smoke
+            ? Duration.ofSeconds(2)
+            : Duration.ofSeconds(positive(cl, "--single-seconds", singleSeconds)),
+        List.copyOf(rates),
+        smoke
+            ? Duration.ofMillis(1500)
+            : Duration.ofSeconds(positive(cl, "--latency-seconds", latencySeconds)),
         smoke ? Duration.ofMillis(500) : Duration.ofSeconds(3),
         Math.max(4, Math.min(32, maxRate / 250)),
-        positive("--consumers", one(opts, "--consumers", smoke ? "2" : "4")),
+        positive(cl, "--consumers", consumers != null ? consumers : smoke ? 2 : 4),
         smoke ? 5000 : 200_000,
         4000,
         200,
         withPeer,
-        only,
+        only.isEmpty() ? EnumSet.noneOf(Workload.class) : EnumSet.copyOf(only),
         new PgServer(
-            host,
-            positive("--pg-port", one(opts, "--pg-port", "5432")),
-            one(opts, "--pg-user", "postgres"),
-            one(opts, "--pg-password", ""),
+            pgHost,
+            positive(cl, "--pg-port", pgPort),
+            pgUser,
+            pgPassword,
             // With --database, queries that need no other database run there.
-            one(opts, "--pg-admin-db", one(opts, "--database", "postgres")),
-            opts.containsKey("--database") ? one(opts, "--database", "") : null),
-        natsUrl,
-        relayJar,
+            pgAdminDb != null ? pgAdminDb : database != null ? database : "postgres",
+            database),
+        nats,
+        relayJar != null ? relayJar.toAbsolutePath() : findRelayJar(root),
         javaOpts.isEmpty() ? List.of() : List.of(javaOpts.split("\\s+")),
-        opts.containsKey("--relay-launcher")
-            ? Path.of(one(opts, "--relay-launcher", "")).toAbsolutePath()
-            : null,
-        relayEnv,
-        repo.resolve("benchmarks/peer/peer.sh"),
-        positive("--peer-poll-ms", one(opts, "--peer-poll-ms", "10")),
+        relayLauncher != null ? relayLauncher.toAbsolutePath() : null,
+        new LinkedHashMap<>(relayEnv),
+        root.resolve("benchmarks/peer/peer.sh"),
+        positive(cl, "--peer-poll-ms", peerPollMs),
         500,
-        one(opts, "--peer-heap", "none"),
-        Path.of(one(opts, "--results", repo.resolve("benchmarks/results").toString()))
-            .toAbsolutePath(),
-        Duration.ofSeconds(positive("--stall-seconds", one(opts, "--stall-seconds", "60"))),
+        peerHeap,
+        (results != null ? results : root.resolve("benchmarks/results")).toAbsolutePath(),
+        Duration.ofSeconds(positive(cl, "--stall-seconds", stallSeconds)),
         Duration.ofMinutes(
-            positive("--max-minutes", one(opts, "--max-minutes", smoke ? "4" : "90"))),
-        !opts.containsKey("--no-checkpoint"));
+            positive(cl, "--max-minutes", maxMinutes != null ? maxMinutes : smoke ? 4 : 90)),
+        !noCheckpoint);
   }
 
-  /** --help was asked for: print {@link #USAGE}. */
+  /** --help was asked for: print {@link #usage()}. */
   static final class HelpRequested extends RuntimeException {
     HelpRequested() {
       super("help");
     }
   }
 
-  private static String one(Map<String, List<String>> opts, String key, String dflt) {
-    List<String> v = opts.get(key);
-    return v == null || v.isEmpty() ? dflt : v.get(v.size() - 1);
+  /** picocli's hook for {@link Workload#parse(String)}. */
+  static final class WorkloadConverter implements CommandLine.ITypeConverter<Workload> {
+    @Override
+    public Workload convert(String value) {
+      try {
+        return Workload.parse(value);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.TypeConversionException(e.getMessage());
+      }
+    }
   }
 
-  private static int positive(String opt, String s) {
-    try {
-      int v = Integer.parseInt(s.trim());
-      if (v > 0) {
-        return v;
-      }
-    } catch (NumberFormatException e) {
-      // below
+  private static int positive(CommandLine cl, String opt, int v) {
+    if (v <= 0) {
+      throw new ParameterException(cl, opt + " wants a positive integer, got '" + v + "'");
     }
-    throw new IllegalArgumentException(opt + " wants a positive integer, got '" + s + "'");
+    return v;
   }
 
   private static String hostOf(String natsUrl) {
@@ -244,9 +305,10 @@ final class BenchArgs {
     return colon < 0 ? s : s.substring(0, colon);
   }
 
-  private static void requireLoopback(String opt, String host) {
+  private static void requireLoopback(CommandLine cl, String opt, String host) {
     if (!Set.of("127.0.0.1", "localhost", "::1").contains(host)) {
-      throw new IllegalArgumentException(
+      throw new ParameterException(
+          cl,
           opt
               + " is "
               + host

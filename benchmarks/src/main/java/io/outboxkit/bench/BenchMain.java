@@ -3,6 +3,7 @@ package io.outboxkit.bench;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
 
 /**
  * {@code benchmarks/run}: measures outboxkit's relay beside the raw limits and Debezium Server and
@@ -21,10 +22,10 @@ public final class BenchMain {
     try {
       cfg = BenchArgs.parse(args);
     } catch (BenchArgs.HelpRequested e) {
-      System.out.print(BenchArgs.USAGE);
+      System.out.print(BenchArgs.usage());
       return;
-    } catch (IllegalArgumentException e) {
-      System.err.println("benchmarks/run: " + e.getMessage());
+    } catch (CommandLine.ParameterException e) {
+      System.err.println("benchmarks/run: " + e.getMessage() + " (see --help)");
       System.exit(2);
       return;
     }

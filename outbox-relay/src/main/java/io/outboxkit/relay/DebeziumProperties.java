@@ -60,6 +60,7 @@ final class DebeziumProperties {
     p.setProperty("max.batch.size", Integer.toString(engine.maxBatchSize()));
     p.setProperty("max.queue.size", Integer.toString(engine.maxQueueSize()));
     p.setProperty("poll.interval.ms", Long.toString(engine.pollInterval().toMillis()));
+    p.setProperty("queue.provider.type", SpinFreeQueue.TYPE);
 
     // No Debezium heartbeats: the relay writes its own checkpoints into the WAL (Checkpoints), the
     // only resume points it stores; they also keep the slot advancing while the outbox is idle.

@@ -3,9 +3,13 @@ package io.outboxkit.infra;
 import java.io.File;
 import java.sql.Connection;
 import java.sql.Statement;
-import java.util.HashMap;
-import java.util.Map;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * The demo's PostgreSQL where none is installed: an embedded server (real PostgreSQL binaries from
@@ -17,16 +21,32 @@ import java.util.concurrent.CountDownLatch;
  * java -jar embedded-postgres-launcher.jar --port 25432 --dir .demo/pg/data --databases meter,billing
  * </pre>
  */
-public final class EmbeddedPostgres {
-  private EmbeddedPostgres() {}
+@Command(
+    name = "embedded-postgres-launcher",
+    sortOptions = false,
+    mixinStandardHelpOptions = true,
+    description = "Runs an embedded PostgreSQL with wal_level=logical on 127.0.0.1 until SIGTERM.")
+public final class EmbeddedPostgres implements Callable<Integer> {
+  @Option(names = "--port", description = "port on 127.0.0.1 (default: ${DEFAULT-VALUE})")
+  int port = 25432;
 
-  public static void main(String[] args) throws Exception {
-    Map<String, String> a = new HashMap<>();
-    for (int i = 0; i + 1 < args.length; i += 2) {
-      a.put(args[i].replaceFirst("^--", ""), args[i + 1]);
-    }
-    int port = Integer.parseInt(a.getOrDefault("port", "25432"));
-    File dir = new File(a.getOrDefault("dir", ".demo/pg/data"));
+  @Option(
+      names = "--dir",
+      description = "data directory, kept between runs (default: ${DEFAULT-VALUE})")
+  File dir = new File(".demo/pg/data");
+
+  @Option(
+      names = "--databases",
+      split = ",",
+      description = "databases to create, comma-separated (default: none)")
+  List<String> databases = new ArrayList<>();
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new EmbeddedPostgres()).execute(args));
+  }
+
+  @Override
+  public Integer call() throws Exception {
     io.zonky.test.db.postgres.embedded.EmbeddedPostgres pg =
         io.zonky.test.db.postgres.embedded.EmbeddedPostgres.builder()
             .setPort(port)
@@ -53,7 +73,7 @@ public final class EmbeddedPostgres {
                 }));
     try (Connection c = pg.getPostgresDatabase().getConnection();
         Statement s = c.createStatement()) {
-      for (String db : a.getOrDefault("databases", "").split(",")) {
+      for (String db : databases) {
         if (!db.isBlank()) {
           s.execute("CREATE DATABASE " + db.trim());
         }
@@ -61,5 +81,6 @@ public final class EmbeddedPostgres {
     }
     System.out.println("outboxkit embedded PostgreSQL ready on port " + port);
     stopped.await();
+    return 0;
   }
 }

@@ -19,6 +19,10 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeSet;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 
 /**
  * The demo's convergence check: compares the meter service's totals (the source of truth) with both
@@ -167,25 +171,71 @@ final class ConvergenceReport {
     }
   }
 
-  static int run(String[] args) {
-    Map<String, String> a = new HashMap<>();
-    for (int i = 0; i + 1 < args.length; i += 2) {
-      a.put(args[i].replaceFirst("^--", ""), args[i + 1]);
+  /** The command line of {@code report}, parsed by picocli. */
+  @Command(
+      name = "report",
+      mixinStandardHelpOptions = true,
+      sortOptions = false,
+      description =
+          "Compares the meter service's totals with billing's read models until they agree or the"
+              + " timeout passes; exit code 0 when converged.")
+  static final class Options {
+    @Option(names = "--meter-url", description = "the meter service (default: ${DEFAULT-VALUE})")
+    URI meterUrl = URI.create("http://127.0.0.1:8080");
+
+    @Option(
+        names = "--billing-url",
+        description = "the billing service (default: ${DEFAULT-VALUE})")
+    URI billingUrl = URI.create("http://127.0.0.1:8081");
+
+    @Option(
+        names = "--timeout",
+        converter = Seconds.class,
+        description = "how long to wait for convergence: 120s, 120 or PT2M (default: 120s)")
+    Duration timeout = Duration.ofSeconds(120);
+  }
+
+  /** {@code 120s} or {@code 120} (seconds), or ISO-8601 ({@code PT2M}). */
+  static final class Seconds implements CommandLine.ITypeConverter<Duration> {
+    @Override
+    public Duration convert(String value) {
+      String t = value.trim();
+      try {
+        if (t.toUpperCase(Locale.ROOT).startsWith("PT")) {
+          return Duration.parse(t);
+        }
+        return Duration.ofSeconds(
+            Long.parseLong(t.endsWith("s") ? t.substring(0, t.length() - 1) : t));
+      } catch (RuntimeException e) {
+        throw new CommandLine.TypeConversionException(
+            "'" + value + "' is no duration: use 120s, 120 or PT2M");
+      }
     }
-    if (args.length % 2 != 0
-        || !a.keySet().stream()
-            .allMatch(k -> List.of("meter-url", "billing-url", "timeout").contains(k))) {
-      System.err.println(
-          "usage: report [--meter-url http://127.0.0.1:8080] [--billing-url http://127.0.0.1:8081]"
-              + " [--timeout 120s]");
+  }
+
+  /** The options of {@code args}, null for --help; picocli's ParameterException names a bad one. */
+  static Options parse(String... args) {
+    Options o = new Options();
+    CommandLine cl = new CommandLine(o);
+    cl.parseArgs(args);
+    return cl.isUsageHelpRequested() ? null : o;
+  }
+
+  static int run(String[] args) {
+    Options o;
+    try {
+      o = parse(args);
+    } catch (ParameterException e) {
+      System.err.println("report: " + e.getMessage());
+      e.getCommandLine().usage(System.err);
       return 2;
     }
-    URI meter = URI.create(a.getOrDefault("meter-url", "http://127.0.0.1:8080"));
-    URI billing = URI.create(a.getOrDefault("billing-url", "http://127.0.0.1:8081"));
-    Duration timeout =
-        Duration.ofSeconds(Long.parseLong(a.getOrDefault("timeout", "120s").replaceAll("s$", "")));
+    if (o == null) {
+      new CommandLine(new Options()).usage(System.out);
+      return 0;
+    }
     try {
-      return report(meter, billing, timeout, System.out) ? 0 : 1;
+      return report(o.meterUrl, o.billingUrl, o.timeout, System.out) ? 0 : 1;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return 130;

@@ -10,8 +10,8 @@ import org.flywaydb.core.Flyway;
 import org.jdbi.v3.core.Jdbi;
 
 /**
- * The service's own database, migrated at start-up: the consumers' inbox table from outbox-core,
- * then the read models from {@code db/billing}.
+ * The service's own database, migrated at start-up: the read models from {@code db/billing}, then
+ * the consumers' inbox table from outbox-core.
  */
 @Factory
 final class Database {
@@ -19,17 +19,14 @@ final class Database {
   @Context
   @Singleton
   Jdbi jdbi(DataSource dataSource) {
-    // The inbox first: outbox-core's migration refuses a schema that holds other tables but no
-    // inbox history yet. Ours then baselines at 0 beside it, so that V1 still runs.
-    OutboxSchema.migrateInbox(dataSource, TableName.DEFAULT_INBOX);
+    // The service's own tables, then outbox-core's (it migrates beside existing tables).
     Flyway.configure(Database.class.getClassLoader())
         .dataSource(dataSource)
         .locations("classpath:db/billing")
-        .baselineOnMigrate(true)
-        .baselineVersion("0")
         .loggers("slf4j")
         .load()
         .migrate();
+    OutboxSchema.migrateInbox(dataSource, TableName.DEFAULT_INBOX);
     return Jdbi.create(dataSource);
   }
 }

@@ -12,8 +12,8 @@ import org.flywaydb.core.Flyway;
 import org.jdbi.v3.core.Jdbi;
 
 /**
- * The service's database: migrated at start-up (the outbox table from outbox-core, then its own
- * tables from {@code db/meter}), before the HTTP server takes requests.
+ * The service's database: migrated at start-up (its own tables from {@code db/meter}, then the
+ * outbox table from outbox-core), before the HTTP server takes requests.
  */
 @Factory
 final class Database {
@@ -21,17 +21,14 @@ final class Database {
   @Context
   @Singleton
   Jdbi jdbi(DataSource dataSource) {
-    // The outbox first: outbox-core's migration refuses a schema that holds other tables but no
-    // outbox history yet. Ours then baselines at 0 beside it, so that V1 still runs.
-    OutboxSchema.migrateOutbox(dataSource, TableName.DEFAULT_OUTBOX);
+    // The service's own tables, then outbox-core's (it migrates beside existing tables).
     Flyway.configure(Database.class.getClassLoader())
         .dataSource(dataSource)
         .locations("classpath:db/meter")
-        .baselineOnMigrate(true)
-        .baselineVersion("0")
         .loggers("slf4j")
         .load()
         .migrate();
+    OutboxSchema.migrateOutbox(dataSource, TableName.DEFAULT_OUTBOX);
     return Jdbi.create(dataSource);
   }
 

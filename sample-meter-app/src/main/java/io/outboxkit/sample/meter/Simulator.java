@@ -13,15 +13,17 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 
 /**
  * The load simulator: registers N meters through the meter service's HTTP API, then sends their
@@ -70,80 +72,64 @@ final class Simulator {
       ZoneId zone,
       Instant start) {
 
+    /** The settings of {@code args}; null when {@code --help} was asked for. */
     static Settings parse(String[] args) {
-      Map<String, String> a = new HashMap<>();
-      for (int i = 0; i < args.length; i++) {
-        String arg = args[i];
-        if (!arg.startsWith("--")) {
-          throw new IllegalArgumentException("unexpected argument '" + arg + "'");
-        }
-        int eq = arg.indexOf('=');
-        if (eq > 0) {
-          a.put(arg.substring(2, eq), arg.substring(eq + 1));
-        } else if (arg.equals("--help")) {
-          a.put("help", "true");
-        } else if (i + 1 < args.length) {
-          a.put(arg.substring(2), args[++i]);
-        } else {
-          throw new IllegalArgumentException(arg + " needs a value");
-        }
-      }
-      if (a.containsKey("help")) {
+      Options o = new Options();
+      CommandLine cl = Options.commandLine(o);
+      cl.parseArgs(args);
+      if (cl.isUsageHelpRequested()) {
         return null;
       }
-      int meters = Integer.parseInt(a.getOrDefault("meters", "100"));
-      Settings s =
-          new Settings(
-              URI.create(a.getOrDefault("url", "http://127.0.0.1:8080")),
-              meters,
-              Integer.parseInt(a.getOrDefault("feeders", String.valueOf(Math.max(1, meters / 50)))),
-              Double.parseDouble(a.getOrDefault("rate", "200")),
-              duration(a.getOrDefault("duration", "30s")),
-              Integer.parseInt(a.getOrDefault("batch", "50")),
-              Integer.parseInt(a.getOrDefault("concurrency", "4")),
-              a.getOrDefault("prefix", "sim"),
-              Long.parseLong(a.getOrDefault("seed", "42")),
-              ZoneId.of(a.getOrDefault("zone", "UTC")),
-              a.containsKey("start") ? Instant.parse(a.get("start")) : null);
-      for (String known :
-          List.of(
-              "url",
-              "meters",
-              "feeders",
-              "rate",
-              "duration",
-              "batch",
-              "concurrency",
-              "prefix",
-              "seed",
-              "zone",
-              "start")) {
-        a.remove(known);
+      int feeders = o.feeders == null ? Math.max(1, o.meters / 50) : o.feeders;
+      positive(cl, "--meters", o.meters);
+      positive(cl, "--feeders", feeders);
+      positive(cl, "--rate", o.rate);
+      positive(cl, "--batch", o.batch);
+      positive(cl, "--concurrency", o.concurrency);
+      if (o.duration.isNegative() || o.duration.isZero()) {
+        throw new ParameterException(cl, "--duration must be > 0, got " + o.duration);
       }
-      if (!a.isEmpty()) {
-        throw new IllegalArgumentException("unknown options " + a.keySet());
-      }
-      if (s.meters < 1 || s.feeders < 1 || s.rate <= 0 || s.batch < 1 || s.concurrency < 1) {
-        throw new IllegalArgumentException("meters, feeders, rate, batch, concurrency must be > 0");
-      }
-      return s;
+      return new Settings(
+          o.url,
+          o.meters,
+          feeders,
+          o.rate,
+          o.duration,
+          o.batch,
+          o.concurrency,
+          o.prefix,
+          o.seed,
+          o.zone,
+          o.start);
     }
 
+    private static void positive(CommandLine cl, String option, double value) {
+      if (value <= 0) {
+        throw new ParameterException(cl, option + " must be > 0, got " + value);
+      }
+    }
+
+    /** {@code 30s}, {@code 2m}, {@code 1h}, {@code 1500ms} or ISO-8601 ({@code PT1H}). */
     static Duration duration(String text) {
       String t = text.trim().toLowerCase(Locale.ROOT);
-      if (t.startsWith("pt")) {
-        return Duration.parse(t);
+      try {
+        if (t.startsWith("pt")) {
+          return Duration.parse(t);
+        }
+        if (t.endsWith("ms")) {
+          return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
+        }
+        long n = Long.parseLong(t.substring(0, t.length() - 1));
+        return switch (t.charAt(t.length() - 1)) {
+          case 's' -> Duration.ofSeconds(n);
+          case 'm' -> Duration.ofMinutes(n);
+          case 'h' -> Duration.ofHours(n);
+          default -> throw new IllegalArgumentException();
+        };
+      } catch (RuntimeException e) {
+        throw new IllegalArgumentException(
+            "'" + text + "' is no duration: use 30s, 2m, 1h, 1500ms");
       }
-      if (t.endsWith("ms")) {
-        return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
-      }
-      long n = Long.parseLong(t.substring(0, t.length() - 1));
-      return switch (t.charAt(t.length() - 1)) {
-        case 's' -> Duration.ofSeconds(n);
-        case 'm' -> Duration.ofMinutes(n);
-        case 'h' -> Duration.ofHours(n);
-        default -> throw new IllegalArgumentException("duration '" + text + "': use 30s, 2m, 1h");
-      };
     }
 
     /** How many intervals the run covers: readings = rate × duration, one per meter each. */
@@ -159,6 +145,76 @@ final class Simulator {
       long slot = Requests.INTERVAL.toSeconds();
       Instant latest = Instant.ofEpochSecond(Math.floorDiv(now.getEpochSecond(), slot) * slot);
       return latest.minus(Requests.INTERVAL.multipliedBy(intervals() - 1));
+    }
+  }
+
+  /** The command line of {@code simulate}, parsed by picocli. */
+  @Command(
+      name = "simulate",
+      mixinStandardHelpOptions = true,
+      sortOptions = false,
+      description = "Registers meters through the meter service's API, then sends their readings.")
+  static final class Options {
+    @Option(names = "--url", description = "the meter service (default: ${DEFAULT-VALUE})")
+    URI url = URI.create("http://127.0.0.1:8080");
+
+    @Option(names = "--meters", description = "how many meters (default: ${DEFAULT-VALUE})")
+    int meters = 100;
+
+    @Option(
+        names = "--feeders",
+        description = "feeders the meters hang on, round robin (default: meters/50, at least 1)")
+    Integer feeders;
+
+    @Option(names = "--rate", description = "readings per second (default: ${DEFAULT-VALUE})")
+    double rate = 200;
+
+    @Option(
+        names = "--duration",
+        converter = DurationConverter.class,
+        description = "how long to send: 30s, 2m, 1h, 1500ms, PT1H (default: 30s)")
+    Duration duration = Duration.ofSeconds(30);
+
+    @Option(
+        names = "--batch",
+        description = "readings per request; 1 uses the single-reading endpoint (default: 50)")
+    int batch = 50;
+
+    @Option(names = "--concurrency", description = "requests in flight at most (default: 4)")
+    int concurrency = 4;
+
+    @Option(
+        names = "--prefix",
+        description = "prefix of meter, account and feeder ids (default: ${DEFAULT-VALUE})")
+    String prefix = "sim";
+
+    @Option(names = "--seed", description = "seed of the curves' noise (default: 42)")
+    long seed = 42;
+
+    @Option(names = "--zone", description = "zone of the daily curves (default: UTC)")
+    ZoneId zone = ZoneId.of("UTC");
+
+    @Option(
+        names = "--start",
+        description =
+            "end of the first interval, e.g. 2025-01-01T00:15:00Z (default: as late as possible,"
+                + " the last interval ending at or before now)")
+    Instant start;
+
+    static CommandLine commandLine(Options o) {
+      return new CommandLine(o).setCaseInsensitiveEnumValuesAllowed(true);
+    }
+  }
+
+  /** picocli's hook for {@link Settings#duration(String)}. */
+  static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
+    @Override
+    public Duration convert(String value) {
+      try {
+        return Settings.duration(value);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.TypeConversionException(e.getMessage());
+      }
     }
   }
 
@@ -188,13 +244,13 @@ final class Simulator {
     Settings settings;
     try {
       settings = Settings.parse(args);
-    } catch (RuntimeException e) {
+    } catch (ParameterException e) {
       System.err.println("simulate: " + e.getMessage());
-      usage(System.err);
+      e.getCommandLine().usage(System.err);
       return 2;
     }
     if (settings == null) {
-      usage(System.out);
+      Options.commandLine(new Options()).usage(System.out);
       return 0;
     }
     try {
@@ -207,14 +263,6 @@ final class Simulator {
       System.err.println("simulate: " + e.getMessage());
       return 1;
     }
-  }
-
-  private static void usage(PrintStream out) {
-    out.println(
-        "usage: simulate [--url http://127.0.0.1:8080] [--meters 100] [--feeders meters/50]\n"
-            + "                [--rate 200 readings/s] [--duration 30s] [--batch 50]\n"
-            + "                [--concurrency 4] [--prefix sim] [--seed 42] [--zone UTC]\n"
-            + "                [--start 2025-01-01T00:15:00Z (end of the first interval)]");
   }
 
   String meterId(int i) {
