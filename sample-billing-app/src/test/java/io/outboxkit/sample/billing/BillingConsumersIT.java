@@ -202,7 +202,7 @@ class BillingConsumersIT {
   void aResetConsumerRedeliversEverythingAndNothingIsAppliedTwice() throws Exception {
     long lastSeq = jsm.getStreamInfo(stream).getStreamState().getLastSequence();
     for (String consumer : List.of("billing", "grid-load")) {
-      jsm.deleteConsumer(stream, consumer);
+      ConsumerReset.delete(jsm, stream, consumer);
     }
     // The consumers set themselves up again from the start of the stream.
     await()

@@ -131,7 +131,7 @@ class GridConvergenceIT {
   void resetConsumersGetEverythingAgainAndApplyNothingTwice() throws Exception {
     long last = jsm.getStreamInfo(stream).getStreamState().getLastSequence();
     for (String consumer : List.of("billing", "grid-load")) {
-      jsm.deleteConsumer(stream, consumer);
+      ConsumerReset.delete(jsm, stream, consumer);
     }
     await()
         .atMost(WAIT)
