@@ -26,9 +26,12 @@ import org.postgresql.ds.PGSimpleDataSource;
  * committed id exactly once and no rolled-back one. Ends with one line, {@code INTERLEAVED-CRASH
  * kills=… events=… lost=… duplicated=…}, that {@code outbox-relay/soak/interleaved-kills.sh} reads.
  *
- * <p>A private PostgreSQL keeps the WAL the relay decodes to this test's own writes, so that the
- * test stays bounded on a shared machine. A relay killed before it stores any offset makes no
- * progress; so whenever the stream has not grown for two kills, the next kill waits until it has.
+ * <p>A private PostgreSQL keeps the WAL the relay decodes to this test's own writes, and the
+ * writers are paced (about 100 rows/s), so that the test stays bounded on a shared machine.
+ * Debezium's own heartbeats write no WAL message here ({@link
+ * InterleavedResumeIT#debeziumHeartbeatsWithoutWal}): a relay that stores offsets at them resumes
+ * from commits, the case of item 3. A relay killed before it stores any offset makes no progress;
+ * so whenever the stream has not grown for two kills, the next kill waits until it has.
  */
 class InterleavedCrashIT {
   @RegisterExtension static final TestInfra infra = new TestInfra();
@@ -46,6 +49,8 @@ class InterleavedCrashIT {
     String stream = infra.streamName() + "_IC";
     String prefix = stream.toLowerCase();
     Map<String, String> env = RelayProcess.env(pg, infra.natsUrl(), stream, prefix);
+    // Resume points at commits, as in InterleavedResumeIT: the case the kills are to hit.
+    InterleavedResumeIT.debeziumHeartbeatsWithoutWal(env);
     Connection nc = infra.nats();
     long started = System.nanoTime();
 

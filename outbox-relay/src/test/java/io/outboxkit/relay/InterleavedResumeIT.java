@@ -69,26 +69,7 @@ class InterleavedResumeIT {
     String prefix = stream.toLowerCase();
     String slot = prefix + "_slot";
     Map<String, String> env = RelayProcess.env(pg, infra.natsUrl(), stream, prefix);
-    // Debezium heartbeats that write no WAL message. Today's relay reads its Debezium pass-through
-    // (outboxkit.relay.debezium.*) only from configuration files, not from environment variables
-    // (Environment.getProperties(prefix, RAW) is empty for them): set both.
-    env.put("OUTBOXKIT_RELAY_DEBEZIUM_HEARTBEAT_ACTION_QUERY", "SELECT 1");
-    Path config = Files.createTempFile("interleaved-resume", ".yml");
-    Files.writeString(
-        config,
-        String.join(
-            "\n",
-            "outboxkit:",
-            "  relay:",
-            "    debezium:",
-            "      \"heartbeat.action.query\": \"SELECT 1\"",
-            // Debezium's resume search logs at INFO: shows where the restarted relay resumed.
-            "logger:",
-            "  levels:",
-            "    io.debezium.connector.postgresql.connection: INFO",
-            ""));
-    infra.closeAfterClass(() -> Files.deleteIfExists(config));
-    env.put("MICRONAUT_CONFIG_FILES", config.toString());
+    debeziumHeartbeatsWithoutWal(env);
     Connection nc = infra.nats();
 
     List<String> committed = new ArrayList<>();
@@ -167,6 +148,32 @@ class InterleavedResumeIT {
       }
       Delivery.assertExactlyOnce(nc, stream, committed, Set.of(), Duration.ofSeconds(30));
     }
+  }
+
+  /**
+   * Makes Debezium's own heartbeats run {@code SELECT 1} (no WAL message), so that a relay that
+   * stores offsets at Debezium heartbeats stores commit offsets; and logs Debezium's resume search.
+   * Today's relay reads its Debezium pass-through ({@code outboxkit.relay.debezium.*}) only from
+   * configuration files, not from environment variables ({@code Environment.getProperties(prefix,
+   * RAW)} is empty for them), so both are set.
+   */
+  static void debeziumHeartbeatsWithoutWal(Map<String, String> env) throws java.io.IOException {
+    env.put("OUTBOXKIT_RELAY_DEBEZIUM_HEARTBEAT_ACTION_QUERY", "SELECT 1");
+    Path config = Files.createTempFile("relay-no-wal-heartbeat", ".yml");
+    config.toFile().deleteOnExit();
+    Files.writeString(
+        config,
+        String.join(
+            "\n",
+            "outboxkit:",
+            "  relay:",
+            "    debezium:",
+            "      \"heartbeat.action.query\": \"SELECT 1\"",
+            "logger:",
+            "  levels:",
+            "    io.debezium.connector.postgresql.connection: INFO",
+            ""));
+    env.put("MICRONAUT_CONFIG_FILES", config.toString());
   }
 
   /** The open transaction A, with a2 written at exactly B's commit end. */

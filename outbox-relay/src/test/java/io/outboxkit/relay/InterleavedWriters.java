@@ -72,7 +72,7 @@ final class InterleavedWriters implements AutoCloseable {
       seq = tx.seq;
       transactions.incrementAndGet();
       // Pacing of the load generator, not a wait for a condition.
-      if (!pause(10, 60)) {
+      if (!pause(60, 250)) {
         return;
       }
     }
@@ -102,7 +102,7 @@ final class InterleavedWriters implements AutoCloseable {
     int n = 2 + r.nextInt(4);
     for (int i = 0; i < n; i++) {
       insert(tx, r.nextBoolean() ? 1 : 2 + r.nextInt(5));
-      pause(0, 8);
+      pause(2, 30);
     }
     commit(tx);
   }
@@ -114,7 +114,7 @@ final class InterleavedWriters implements AutoCloseable {
     Savepoint sp = tx.c.setSavepoint();
     int keep = tx.pending.size();
     insert(tx, 1 + r.nextInt(5));
-    pause(0, 8);
+    pause(2, 30);
     insert(tx, 1);
     tx.c.rollback(sp);
     List<String> undone = new ArrayList<>(tx.pending.subList(keep, tx.pending.size()));
@@ -123,27 +123,27 @@ final class InterleavedWriters implements AutoCloseable {
     Savepoint kept = tx.c.setSavepoint();
     insert(tx, 1 + r.nextInt(3));
     tx.c.releaseSavepoint(kept);
-    pause(0, 8);
+    pause(2, 30);
     insert(tx, 1);
     commit(tx);
   }
 
   private void rolledBackWhole(Tx tx) throws SQLException {
     insert(tx, 1 + ThreadLocalRandom.current().nextInt(4));
-    pause(0, 8);
+    pause(2, 30);
     insert(tx, 1);
     tx.c.rollback();
     rolledBack.addAll(tx.pending);
     tx.pending.clear();
   }
 
-  /** Open for 2 to 10 seconds, a row every 20 to 120 ms, across hundreds of others' commits. */
+  /** Open for 2 to 10 seconds, a row every 30 to 150 ms, across a hundred others' commits. */
   private void longTransaction(Tx tx) throws SQLException {
     ThreadLocalRandom r = ThreadLocalRandom.current();
     long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(2000 + r.nextInt(8000));
     while (System.nanoTime() < until && running.get()) {
       insert(tx, r.nextInt(4) == 0 ? 2 + r.nextInt(5) : 1);
-      pause(20, 120);
+      pause(30, 150);
     }
     commit(tx);
   }
