@@ -10,6 +10,7 @@ import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -19,7 +20,8 @@ import javax.sql.DataSource;
 /**
  * Writer threads whose multi-statement transactions interleave in the WAL: single-row commits,
  * transactions of several statements (single and multi-row INSERTs with pauses between them), one
- * long transaction that stays open across many others' commits, savepoints rolled back, and whole
+ * long transaction that stays open across many others' commits, a transaction that writes a row the
+ * moment another one has committed and then commits next, savepoints rolled back, and whole
  * transactions rolled back. Ids are known before commit: after the commit they are {@link
  * #committed()}, after a rollback (of the transaction or of a savepoint) {@link #rolledBack()}, and
  * when the commit's outcome is unknown {@link #uncertain()}. Each writer has aggregates of its own,
@@ -32,6 +34,7 @@ final class InterleavedWriters implements AutoCloseable {
   private final Set<String> uncertain = Collections.synchronizedSet(new HashSet<>());
   private final AtomicBoolean running = new AtomicBoolean(true);
   private final AtomicLong transactions = new AtomicLong();
+  private final SynchronousQueue<Boolean> justCommitted = new SynchronousQueue<>();
   private final List<Thread> threads = new ArrayList<>();
   private volatile Exception lastFailure;
 
@@ -56,6 +59,8 @@ final class InterleavedWriters implements AutoCloseable {
         tx.c = c;
         if (writer == 0) {
           longTransaction(tx);
+        } else if (writer == 1) {
+          rowRightAfterAnotherCommit(tx);
         } else {
           switch (ThreadLocalRandom.current().nextInt(6)) {
             case 0 -> singleRow(tx);
@@ -68,6 +73,10 @@ final class InterleavedWriters implements AutoCloseable {
         // The connection broke: what was in hand may or may not have committed.
         uncertain.addAll(tx.pending);
         lastFailure = e;
+      } catch (InterruptedException e) {
+        uncertain.addAll(tx.pending);
+        Thread.currentThread().interrupt();
+        return;
       }
       seq = tx.seq;
       transactions.incrementAndGet();
@@ -137,6 +146,18 @@ final class InterleavedWriters implements AutoCloseable {
     tx.pending.clear();
   }
 
+  /**
+   * The shape of issue 9 item 3: a row written while another writer's commit has just ended, then
+   * this transaction commits next, so its row is likely the WAL record right after that commit.
+   */
+  private void rowRightAfterAnotherCommit(Tx tx) throws SQLException, InterruptedException {
+    insert(tx, 1);
+    if (justCommitted.poll(1, TimeUnit.SECONDS) != null) {
+      insert(tx, 1);
+    }
+    commit(tx);
+  }
+
   /** Open for 2 to 10 seconds, a row every 30 to 150 ms, across a hundred others' commits. */
   private void longTransaction(Tx tx) throws SQLException {
     ThreadLocalRandom r = ThreadLocalRandom.current();
@@ -176,6 +197,9 @@ final class InterleavedWriters implements AutoCloseable {
     tx.c.commit();
     committed.addAll(tx.pending);
     tx.pending.clear();
+    if (tx.writer > 1) {
+      justCommitted.offer(Boolean.TRUE); // wakes writer 1 if it waits, else nothing
+    }
   }
 
   /** Sleeps a random time in [min, max] ms; false when interrupted. */
