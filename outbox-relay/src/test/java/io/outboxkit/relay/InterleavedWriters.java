@@ -10,22 +10,22 @@ import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import javax.sql.DataSource;
 
 /**
  * Writer threads whose multi-statement transactions interleave in the WAL: single-row commits,
  * transactions of several statements (single and multi-row INSERTs with pauses between them), one
- * long transaction that stays open across many others' commits, a transaction that writes a row the
- * moment another one has committed and then commits next, savepoints rolled back, and whole
- * transactions rolled back. Ids are known before commit: after the commit they are {@link
- * #committed()}, after a rollback (of the transaction or of a savepoint) {@link #rolledBack()}, and
- * when the commit's outcome is unknown {@link #uncertain()}. Each writer has aggregates of its own,
- * so the committed list holds each aggregate's commit order.
+ * long transaction that stays open across many others' commits, a pair of sessions where A writes
+ * the WAL record right after B's commit and stays open a while (the others wait meanwhile),
+ * savepoints rolled back, and whole transactions rolled back. Ids are known before commit: after
+ * the commit they are {@link #committed()}, after a rollback (of the transaction or of a savepoint)
+ * {@link #rolledBack()}, and when the commit's outcome is unknown {@link #uncertain()}. Each writer
+ * has aggregates of its own, so the committed list holds each aggregate's commit order.
  */
 final class InterleavedWriters implements AutoCloseable {
   private final DataSource ds;
@@ -34,7 +34,10 @@ final class InterleavedWriters implements AutoCloseable {
   private final Set<String> uncertain = Collections.synchronizedSet(new HashSet<>());
   private final AtomicBoolean running = new AtomicBoolean(true);
   private final AtomicLong transactions = new AtomicLong();
-  private final SynchronousQueue<Boolean> justCommitted = new SynchronousQueue<>();
+
+  /** Writers take it shared per statement; the pair of writer 1 takes it alone for a while. */
+  private final ReentrantReadWriteLock quiet = new ReentrantReadWriteLock();
+
   private final List<Thread> threads = new ArrayList<>();
   private volatile Exception lastFailure;
 
@@ -59,8 +62,8 @@ final class InterleavedWriters implements AutoCloseable {
         tx.c = c;
         if (writer == 0) {
           longTransaction(tx);
-        } else if (writer == 1) {
-          rowRightAfterAnotherCommit(tx);
+        } else if (writer == 1 && ThreadLocalRandom.current().nextInt(3) == 0) {
+          pairAroundACommit(tx);
         } else {
           switch (ThreadLocalRandom.current().nextInt(6)) {
             case 0 -> singleRow(tx);
@@ -147,15 +150,30 @@ final class InterleavedWriters implements AutoCloseable {
   }
 
   /**
-   * The shape of issue 9 item 3: a row written while another writer's commit has just ended, then
-   * this transaction commits next, so its row is likely the WAL record right after that commit.
+   * The shape of issue 9 item 3, while the other writers wait: A writes a row, B writes one and
+   * commits, A writes the WAL record right after B's commit record, then stays open for a random
+   * 0.3 to 2.8 s (time for a relay to store B's commit as its offset, and for a kill to land) and
+   * commits.
    */
-  private void rowRightAfterAnotherCommit(Tx tx) throws SQLException, InterruptedException {
-    insert(tx, 1);
-    if (justCommitted.poll(1, TimeUnit.SECONDS) != null) {
-      insert(tx, 1);
+  private void pairAroundACommit(Tx a) throws SQLException, InterruptedException {
+    Tx b = new Tx(a.writer, a.seq);
+    quiet.writeLock().lock();
+    try (Connection c = ds.getConnection()) {
+      c.setAutoCommit(false);
+      b.c = c;
+      insert(a, 1);
+      insert(b, 1);
+      commit(b);
+      a.seq = b.seq;
+      insert(a, 1);
+      Thread.sleep(300 + ThreadLocalRandom.current().nextInt(2500));
+      commit(a);
+    } catch (SQLException | RuntimeException e) {
+      uncertain.addAll(b.pending);
+      throw e;
+    } finally {
+      quiet.writeLock().unlock();
     }
-    commit(tx);
   }
 
   /** Open for 2 to 10 seconds, a row every 30 to 150 ms, across a hundred others' commits. */
@@ -189,17 +207,24 @@ final class InterleavedWriters implements AutoCloseable {
         tx.seq++;
       }
       tx.pending.addAll(ids);
-      ps.executeUpdate();
+      quiet.readLock().lock();
+      try {
+        ps.executeUpdate();
+      } finally {
+        quiet.readLock().unlock();
+      }
     }
   }
 
   private void commit(Tx tx) throws SQLException {
-    tx.c.commit();
+    quiet.readLock().lock();
+    try {
+      tx.c.commit();
+    } finally {
+      quiet.readLock().unlock();
+    }
     committed.addAll(tx.pending);
     tx.pending.clear();
-    if (tx.writer > 1) {
-      justCommitted.offer(Boolean.TRUE); // wakes writer 1 if it waits, else nothing
-    }
   }
 
   /** Sleeps a random time in [min, max] ms; false when interrupted. */
