@@ -27,8 +27,8 @@ import org.postgresql.ds.PGSimpleDataSource;
  * kills=… events=… lost=… duplicated=…}, that {@code outbox-relay/soak/interleaved-kills.sh} reads.
  *
  * <p>A private PostgreSQL keeps the WAL the relay decodes to this test's own writes, and the
- * writers are paced (about 100 rows/s), so that the test stays bounded on a shared machine.
- * Debezium's own heartbeats write no WAL message here ({@link
+ * writers are paced (40 to 130 rows/s seen here), so that the test stays bounded on a shared
+ * machine. Debezium's own heartbeats write no WAL message here ({@link
  * InterleavedResumeIT#debeziumHeartbeatsWithoutWal}): a relay that stores offsets at them resumes
  * from commits, the case of item 3. A relay killed before it stores any offset makes no progress;
  * so whenever the stream has not grown for two kills, the next kill waits until it has.
