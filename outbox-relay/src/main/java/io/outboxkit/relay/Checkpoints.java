@@ -41,8 +41,7 @@ final class Checkpoints implements AutoCloseable {
 
   void start() {
     long every = interval.toMillis();
-    // The first at once: it proves the pipeline flows (readiness) without waiting an interval.
-    timer.scheduleWithFixedDelay(this::tick, 0, every, TimeUnit.MILLISECONDS);
+    timer.scheduleWithFixedDelay(this::tick, every, every, TimeUnit.MILLISECONDS);
   }
 
   private void tick() {

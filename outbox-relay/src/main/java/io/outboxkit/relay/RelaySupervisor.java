@@ -9,6 +9,8 @@ import io.outboxkit.Backoff;
 import io.outboxkit.OutboxException;
 import jakarta.annotation.PreDestroy;
 import java.io.IOException;
+import java.util.HashSet;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
@@ -60,10 +62,7 @@ final class RelaySupervisor {
   RelaySupervisor(RelayConfig config, RelayMetrics metrics, Environment environment) {
     this.settings = RelaySettings.from(config);
     this.metrics = metrics;
-    Map<String, String> passThrough = new TreeMap<>();
-    environment
-        .getProperties("outboxkit.relay.debezium", StringConvention.RAW)
-        .forEach((k, v) -> passThrough.put(k, String.valueOf(v)));
+    Map<String, String> passThrough = debeziumPassThrough(environment);
     this.engineProperties = DebeziumProperties.of(settings, passThrough);
     this.db = new SourceDatabase(settings);
     String wildcard = settings.subjects().wildcard();
@@ -93,6 +92,33 @@ final class RelaySupervisor {
             });
     this.thread = new Thread(this::loop, "outboxkit-relay-supervisor");
     metrics.consecutiveFailures(consecutiveFailures);
+  }
+
+  /**
+   * The {@code outboxkit.relay.debezium.*} settings, passed to Debezium as they are. From a config
+   * file they come with their own spelling; from an environment variable ({@code
+   * OUTBOXKIT_RELAY_DEBEZIUM_SNAPSHOT_MODE}) Micronaut offers several spellings, of which the one
+   * with dots ({@code snapshot.mode}) is Debezium's.
+   */
+  static Map<String, String> debeziumPassThrough(Environment environment) {
+    Map<String, String> passThrough = new TreeMap<>();
+    Set<String> spelled = new HashSet<>();
+    environment
+        .getProperties("outboxkit.relay.debezium", StringConvention.RAW)
+        .forEach(
+            (k, v) -> {
+              passThrough.put(k, String.valueOf(v));
+              spelled.add(k.toLowerCase(Locale.ROOT).replaceAll("[-_]", "."));
+            });
+    environment
+        .getProperties("outboxkit.relay.debezium")
+        .forEach(
+            (k, v) -> {
+              if (k.matches("[a-z0-9]+(\\.[a-z0-9]+)*") && spelled.add(k)) {
+                passThrough.put(k, String.valueOf(v));
+              }
+            });
+    return passThrough;
   }
 
   /** Starts the relay's threads once the application has started. */
