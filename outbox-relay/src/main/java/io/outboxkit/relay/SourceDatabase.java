@@ -3,7 +3,6 @@ package io.outboxkit.relay;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
-import java.util.Properties;
 
 /**
  * Plain JDBC connections to the source database, with errors turned into {@link RelayException}.
@@ -21,14 +20,8 @@ final class SourceDatabase {
    * @throws RelayException fatal for wrong credentials or an unknown database, else retryable
    */
   Connection connect() {
-    Properties p = new Properties();
-    p.setProperty("user", settings.dbUser());
-    p.setProperty("password", settings.dbPassword());
-    p.setProperty("tcpKeepAlive", "true");
-    p.setProperty("connectTimeout", "10");
-    p.setProperty("socketTimeout", "60");
     try {
-      return DriverManager.getConnection(settings.jdbcUrl(), p);
+      return DriverManager.getConnection(RelaySettings.JDBC_URL, settings.jdbcProperties());
     } catch (SQLException e) {
       throw translate(e, "connecting to");
     }
@@ -49,6 +42,20 @@ final class SourceDatabase {
           "outboxkit.relay.database.password",
           "was refused by PostgreSQL for " + where + " (" + e.getMessage() + ")",
           "set the right password (or database.password-file) and user");
+    }
+    if (state.equals("42501") && action.equals("connecting to")) {
+      return RelayException.fatal(
+          "database user "
+              + settings.dbUser()
+              + " may not connect to database "
+              + settings.dbName()
+              + " ("
+              + e.getMessage()
+              + "): run GRANT CONNECT ON DATABASE "
+              + settings.dbName()
+              + " TO "
+              + settings.dbUser()
+              + ";");
     }
     if (state.equals("3D000")) {
       return RelayException.badSetting(
