@@ -27,6 +27,17 @@ final class SourceDatabase {
     }
   }
 
+  private static boolean certificateRefused(SQLException e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof javax.net.ssl.SSLHandshakeException
+          || t instanceof java.security.cert.CertificateException
+          || (t.getMessage() != null && t.getMessage().contains("could not be verified by"))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   RelayException translate(SQLException e, String action) {
     String where =
         settings.dbUser()
@@ -42,6 +53,21 @@ final class SourceDatabase {
           "outboxkit.relay.database.password",
           "was refused by PostgreSQL for " + where + " (" + e.getMessage() + ")",
           "set the right password (or database.password-file) and user");
+    }
+    if (certificateRefused(e)) {
+      return RelayException.badSetting(
+          "outboxkit.relay.database.ssl-root-cert",
+          "does not verify the certificate of "
+              + settings.dbHost()
+              + ":"
+              + settings.dbPort()
+              + " (ssl-mode "
+              + settings.raw().database().sslMode()
+              + ": "
+              + e.getMessage()
+              + ")",
+          "give the PEM file of the CA that signed the server's certificate, and connect by a host"
+              + " name the certificate names");
     }
     if (state.equals("42501") && action.equals("connecting to")) {
       return RelayException.fatal(

@@ -43,6 +43,10 @@ class LeastPrivilegeIT {
   }
 
   static void sql(String database, String sql) {
+    sql(pg, database, sql);
+  }
+
+  static void sql(PostgresProcess pg, String database, String sql) {
     try (Connection c = DriverManager.getConnection(pg.jdbcUrl(database), "postgres", "");
         Statement s = c.createStatement()) {
       s.execute(sql);
@@ -53,7 +57,11 @@ class LeastPrivilegeIT {
 
   /** A new database with the outbox table, owned by the superuser (as an application's would). */
   static void database(String name) {
-    sql("postgres", "CREATE DATABASE " + name);
+    database(pg, name);
+  }
+
+  static void database(PostgresProcess pg, String name) {
+    sql(pg, "postgres", "CREATE DATABASE " + name);
     PGSimpleDataSource ds = new PGSimpleDataSource();
     ds.setUrl(pg.jdbcUrl(name));
     ds.setUser("postgres");
@@ -62,10 +70,19 @@ class LeastPrivilegeIT {
 
   /** Runs a shipped role file with the role renamed (roles are per server, tests per database). */
   static void runRoleFile(String database, String file, String role) throws Exception {
-    sql(database, Files.readString(sqlFile(file)).replace("outboxkit_relay", role));
+    runRoleFile(pg, database, file, role);
+  }
+
+  static void runRoleFile(PostgresProcess pg, String database, String file, String role)
+      throws Exception {
+    sql(pg, database, Files.readString(sqlFile(file)).replace("outboxkit_relay", role));
   }
 
   static Map<String, String> env(String database, String role) {
+    return env(pg, database, role);
+  }
+
+  static Map<String, String> env(PostgresProcess pg, String database, String role) {
     String prefix = infra.prefix() + database;
     Map<String, String> env =
         RelayProcess.env(
@@ -82,11 +99,18 @@ class LeastPrivilegeIT {
   }
 
   static void streamsEvents(Map<String, String> env) {
+    streamsEvents(pg, env, () -> {});
+  }
+
+  /** Starts the relay, waits until it streams, runs {@code whileStreaming}, checks 3 events. */
+  static void streamsEvents(PostgresProcess pg, Map<String, String> env, Runnable whileStreaming) {
     String database = env.get("OUTBOXKIT_RELAY_DATABASE_NAME");
     try (RelayProcess relay = new RelayProcess(env).start()) {
       relay.awaitStreaming(Duration.ofSeconds(90));
+      whileStreaming.run();
       for (int i = 0; i < 3; i++) {
         sql(
+            pg,
             database,
             "INSERT INTO public.outbox (id, aggregate_type, aggregate_id, event_type, payload)"
                 + " VALUES (gen_random_uuid(), 'Zähler', 'm-"
