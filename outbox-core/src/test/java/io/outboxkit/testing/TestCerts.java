@@ -21,20 +21,27 @@ import java.util.concurrent.TimeUnit;
  * }</pre>
  */
 public final class TestCerts implements AutoCloseable {
-  /** The password of both stores. */
+  /** The password of both stores unless one is given. */
   public static final String PASSWORD = "changeit";
 
   private final Path dir;
+  private final String password;
 
-  private TestCerts(Path dir) {
+  private TestCerts(Path dir, String password) {
     this.dir = dir;
+    this.password = password;
   }
 
   /** Makes a CA, a server certificate and a client certificate with common name {@code client}. */
   public static TestCerts create(String client) {
+    return create(client, PASSWORD);
+  }
+
+  /** As {@link #create(String)}, with {@code password} for both stores. */
+  public static TestCerts create(String client, String password) {
     try {
       Path dir = Files.createTempDirectory("outboxkit-certs-");
-      TestCerts c = new TestCerts(dir);
+      TestCerts c = new TestCerts(dir, password);
       c.openssl(
           "req",
           "-x509",
@@ -65,7 +72,7 @@ public final class TestCerts implements AutoCloseable {
               "-storetype",
               "PKCS12",
               "-storepass",
-              PASSWORD));
+              password));
       c.openssl(
           "pkcs12",
           "-export",
@@ -78,7 +85,7 @@ public final class TestCerts implements AutoCloseable {
           "-out",
           "keystore.p12",
           "-passout",
-          "pass:" + PASSWORD);
+          "pass:" + password);
       return c;
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -171,6 +178,11 @@ public final class TestCerts implements AutoCloseable {
   /** PKCS12 key store holding the client certificate and key. */
   public Path keystore() {
     return dir.resolve("keystore.p12");
+  }
+
+  /** The password of both stores. */
+  public String password() {
+    return password;
   }
 
   public Path dir() {
