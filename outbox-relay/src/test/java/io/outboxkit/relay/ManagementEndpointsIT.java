@@ -69,7 +69,13 @@ class ManagementEndpointsIT {
           assertThat(r.body()).doesNotContain("outboxkit.relay").doesNotContain("java.");
         }
       }
-      assertThat(relay.request("GET", "/health").statusCode()).isEqualTo(200);
+      // Open: readiness (and /health, which includes it) is 200 once events or checkpoints flow,
+      // 503 just before; either way it answers, without authentication.
+      for (String path : List.of("/health", "/health/readiness")) {
+        HttpResponse<String> r = relay.request("GET", path);
+        assertThat(r.statusCode()).as(path).isIn(200, 503);
+        assertThat(r.body()).contains("\"state\":\"STREAMING\"");
+      }
       assertThat(relay.request("GET", "/health/liveness").statusCode()).isEqualTo(200);
       HttpResponse<String> prometheus = relay.request("GET", "/prometheus");
       assertThat(prometheus.statusCode()).isEqualTo(200);
