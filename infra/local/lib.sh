@@ -263,18 +263,40 @@ obk_start_meter() {
   obk_wait 90 "the meter service" "$OBK_DIR/pids/meter.pid" obk_http_ok "$OBK_METER_URL/health"
 }
 
+# The relay runs as its own least-privilege role (infra/sql/relay-role-precreated.sql: LOGIN,
+# REPLICATION, its state schema, a publication made for it; no superuser, no CREATE on the
+# database). Made once the meter service has created the outbox table, which the publication names.
+obk_relay_role() {
+  local psql=""
+  if [ -n "${OBK_PG_BIN:-}" ] && [ -x "$OBK_PG_BIN/psql" ]; then psql=$OBK_PG_BIN/psql; fi
+  [ -n "$psql" ] || psql=$(command -v psql || true)
+  if [ -z "$psql" ]; then
+    obk_log "no psql to create the relay's role: the relay runs as postgres (install postgresql-client)"
+    OBK_RELAY_DB_USER=postgres
+    OBK_RELAY_CREATE_PUBLICATION=true
+    return
+  fi
+  "$psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$OBK_PG_PORT" -U postgres -d meter \
+    -f "$OBK_ROOT/infra/sql/relay-role-precreated.sql" >"$OBK_DIR/logs/relay-role.log" 2>&1 ||
+    obk_die "creating the relay's role failed; see $OBK_DIR/logs/relay-role.log"
+  OBK_RELAY_DB_USER=outboxkit_relay
+  OBK_RELAY_CREATE_PUBLICATION=false
+}
+
 # The relay reads the meter service's database; the meter service must have created the outbox
 # table before the relay starts.
 obk_start_relay() {
-  obk_log "relay (meter database → JetStream stream OUTBOX), health on $OBK_RELAY_URL/health"
+  obk_relay_role
+  obk_log "relay as $OBK_RELAY_DB_USER (meter database → JetStream stream OUTBOX), health on $OBK_RELAY_URL/health"
   # ---- relay settings (outbox-relay's RelayConfig; every one has a default) ----
   OUTBOXKIT_RELAY_HTTP_PORT=$OBK_RELAY_PORT \
   OUTBOXKIT_RELAY_HTTP_HOST=127.0.0.1 \
   OUTBOXKIT_RELAY_DATABASE_HOST=127.0.0.1 \
   OUTBOXKIT_RELAY_DATABASE_PORT=$OBK_PG_PORT \
   OUTBOXKIT_RELAY_DATABASE_NAME=meter \
-  OUTBOXKIT_RELAY_DATABASE_USER=postgres \
+  OUTBOXKIT_RELAY_DATABASE_USER=$OBK_RELAY_DB_USER \
   OUTBOXKIT_RELAY_DATABASE_PASSWORD=demo \
+  OUTBOXKIT_RELAY_CREATE_PUBLICATION=$OBK_RELAY_CREATE_PUBLICATION \
   OUTBOXKIT_RELAY_NATS_SERVERS=$OBK_NATS_URL \
   OUTBOXKIT_RELAY_STREAM_NAME=OUTBOX \
   OUTBOXKIT_RELAY_SHUTDOWN_TIMEOUT=10s \

@@ -30,21 +30,30 @@ public final class NatsProcess implements AutoCloseable {
    * Options of a private server.
    *
    * @param maxPayload the server's max_payload in bytes; 0 for the default (1 MiB)
+   * @param config further configuration lines (authorization, tls, accounts blocks)
    */
-  public record Options(long maxPayload) {
+  public record Options(long maxPayload, String config) {
     public Options withMaxPayload(long bytes) {
-      return new Options(bytes);
+      return new Options(bytes, config);
+    }
+
+    /**
+     * Adds configuration, e.g. {@code authorization { token: "s3cret" }} or a {@code tls} block.
+     */
+    public Options withConfig(String lines) {
+      return new Options(maxPayload, config + lines + "\n");
     }
   }
 
   public static Options options() {
-    return new Options(0);
+    return new Options(0, "");
   }
 
   private NatsProcess(Options options) {
     this(
         Ports.free(),
-        options.maxPayload() > 0 ? "max_payload: " + options.maxPayload() + "\n" : "");
+        (options.maxPayload() > 0 ? "max_payload: " + options.maxPayload() + "\n" : "")
+            + options.config());
   }
 
   /** A server on {@code port} with extra configuration lines (e.g. a cluster block). */

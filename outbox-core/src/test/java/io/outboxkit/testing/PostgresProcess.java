@@ -35,6 +35,14 @@ public final class PostgresProcess implements AutoCloseable {
   private final boolean asPostgresUser;
 
   private PostgresProcess(Path bin, java.util.Map<String, String> settings) {
+    this(bin, settings, List.of(), java.util.Map.of());
+  }
+
+  private PostgresProcess(
+      Path bin,
+      java.util.Map<String, String> settings,
+      List<String> hba,
+      java.util.Map<String, Path> files) {
     this.bin = bin;
     this.port = Ports.free();
     this.asPostgresUser = "root".equals(System.getProperty("user.name"));
@@ -80,6 +88,22 @@ public final class PostgresProcess implements AutoCloseable {
           data.resolve("postgresql.auto.conf"),
           extra.toString(),
           java.nio.file.StandardOpenOption.APPEND);
+      if (!hba.isEmpty()) {
+        // The fixture itself connects as postgres without a password: keep that line first.
+        Files.writeString(
+            data.resolve("pg_hba.conf"),
+            "local all postgres trust\nhost all postgres 127.0.0.1/32 trust\n"
+                + String.join("\n", hba)
+                + "\n");
+      }
+      for (java.util.Map.Entry<String, Path> f : files.entrySet()) {
+        Path target = data.resolve(f.getKey());
+        Files.copy(f.getValue(), target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        if (asPostgresUser) {
+          run(List.of("chown", "postgres", target.toString()), false);
+        }
+        run(List.of("chmod", "600", target.toString()), false);
+      }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -96,6 +120,18 @@ public final class PostgresProcess implements AutoCloseable {
    */
   public static PostgresProcess launch(java.util.Map<String, String> settings) {
     PostgresProcess pg = new PostgresProcess(findBinaries(), settings);
+    pg.start();
+    return pg;
+  }
+
+  /**
+   * A server with extra settings, {@code pg_hba.conf} lines (after the fixture's own trust lines
+   * for {@code postgres}) and files copied into the data directory (e.g. {@code server.key} for
+   * {@code ssl_key_file}), readable only by the server.
+   */
+  public static PostgresProcess launch(
+      java.util.Map<String, String> settings, List<String> hba, java.util.Map<String, Path> files) {
+    PostgresProcess pg = new PostgresProcess(findBinaries(), settings, hba, files);
     pg.start();
     return pg;
   }

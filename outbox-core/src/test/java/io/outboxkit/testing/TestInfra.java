@@ -246,6 +246,19 @@ public final class TestInfra implements BeforeAllCallback, AfterAllCallback {
     return process;
   }
 
+  /**
+   * A private PostgreSQL with extra settings, {@code pg_hba.conf} lines and files in its data
+   * directory (certificates and keys); closed after the class.
+   */
+  public PostgresProcess privatePostgres(
+      java.util.Map<String, String> settings,
+      List<String> hba,
+      java.util.Map<String, java.nio.file.Path> files) {
+    PostgresProcess process = PostgresProcess.launch(settings, hba, files);
+    closeAfterClass.add(process);
+    return process;
+  }
+
   /** Runs {@code close} after the class, before the database is dropped. */
   public <T extends AutoCloseable> T closeAfterClass(T resource) {
     closeAfterClass.add(resource);

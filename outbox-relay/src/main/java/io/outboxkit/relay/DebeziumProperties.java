@@ -24,9 +24,8 @@ final class DebeziumProperties {
 
     // Offsets: in PostgreSQL, committed after every batch.
     p.setProperty("offset.storage", PostgresOffsetStore.class.getName());
-    p.setProperty(PostgresOffsetStore.URL, s.jdbcUrl());
-    p.setProperty(PostgresOffsetStore.USER, s.dbUser());
-    p.setProperty(PostgresOffsetStore.PASSWORD, s.dbPassword());
+    s.jdbcProperties()
+        .forEach((k, v) -> p.setProperty(PostgresOffsetStore.JDBC + k, String.valueOf(v)));
     p.setProperty(PostgresOffsetStore.TABLE, s.offsetsTable().qualified());
     p.setProperty(PostgresOffsetStore.SLOT, s.slot());
     p.setProperty("offset.flush.interval.ms", "0");
@@ -39,6 +38,14 @@ final class DebeziumProperties {
     p.setProperty("database.password", s.dbPassword());
     p.setProperty("database.dbname", s.dbName());
     p.setProperty("database.sslmode", s.raw().database().sslMode());
+    if (s.raw().database().sslRootCert() != null) {
+      p.setProperty("database.sslrootcert", s.raw().database().sslRootCert());
+    }
+    // Passed to the JDBC driver of Debezium's connections: a dead peer is noticed (see Security).
+    p.setProperty("database.tcpKeepAlive", "true");
+    p.setProperty(
+        "database.connectTimeout",
+        Long.toString(Math.max(1, s.raw().database().connectTimeout().toSeconds())));
     p.setProperty("plugin.name", "pgoutput");
     p.setProperty("slot.name", s.slot());
     p.setProperty("publication.name", s.publication());

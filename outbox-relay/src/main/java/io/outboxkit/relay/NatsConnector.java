@@ -32,6 +32,7 @@ final class NatsConnector {
    * @throws RelayException retryable when the servers cannot be reached
    */
   Connection connect() {
+    FirstError errors = new FirstError();
     Options.Builder b =
         new Options.Builder()
             .servers(nats.servers().toArray(String[]::new))
@@ -41,7 +42,7 @@ final class NatsConnector {
             .reconnectBufferSize(0)
             .maxMessagesInOutgoingQueue(outgoingQueue)
             .bufferSize(256 * 1024)
-            .errorListener(new QuietErrorListener());
+            .errorListener(errors);
     if (nats.user() != null && !nats.user().isBlank()) {
       b.userInfo(nats.user(), nats.password() == null ? "" : nats.password());
     }
@@ -50,6 +51,10 @@ final class NatsConnector {
     }
     if (nats.credentialsFile() != null && !nats.credentialsFile().isBlank()) {
       b.authHandler(Nats.credentials(nats.credentialsFile()));
+    }
+    if (nats.nkeySeedFile() != null && !nats.nkeySeedFile().isBlank()) {
+      // No JWT: the server knows the NKey's public key (nkeys-only authentication).
+      b.authHandler(Nats.credentials(null, nats.nkeySeedFile()));
     }
     if (nats.tls()) {
       if (nats.truststore() != null) {
@@ -75,14 +80,117 @@ final class NatsConnector {
     try {
       Connection c = Nats.connect(b.build());
       log.info(
-          "connected to NATS {} (max_payload {} bytes)", c.getConnectedUrl(), c.getMaxPayload());
+          "connected to NATS {} (max_payload {} bytes)",
+          Redact.url(c.getConnectedUrl()),
+          c.getMaxPayload());
       return c;
     } catch (IOException | RuntimeException e) {
+      RelayException refused = refusal(e);
+      if (refused == null) {
+        // jnats reports why a server refused (a TLS handshake) to the error listener only.
+        Exception cause = errors.await();
+        refused = cause == null ? null : refusal(cause);
+      }
+      if (refused != null) {
+        throw refused;
+      }
       throw RelayException.retryable(
-          "cannot connect to NATS " + nats.servers() + ": " + e.getMessage(), e);
+          "cannot connect to NATS "
+              + Redact.urls(nats.servers())
+              + ": "
+              + Redact.url(String.valueOf(e.getMessage())),
+          null);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw RelayException.retryable("interrupted while connecting to NATS", e);
     }
+  }
+
+  /**
+   * Keeps the first exception jnats reports while connecting; it reports them on a thread of its
+   * own, so {@link #await} waits briefly for one.
+   */
+  private static final class FirstError implements io.nats.client.ErrorListener {
+    private final QuietErrorListener log = new QuietErrorListener();
+    private final java.util.concurrent.CompletableFuture<Exception> first =
+        new java.util.concurrent.CompletableFuture<>();
+
+    @Override
+    public void errorOccurred(Connection conn, String error) {
+      log.errorOccurred(conn, error);
+    }
+
+    @Override
+    public void exceptionOccurred(Connection conn, Exception exp) {
+      first.complete(exp);
+      log.exceptionOccurred(conn, exp);
+    }
+
+    Exception await() {
+      try {
+        return first.get(1, java.util.concurrent.TimeUnit.SECONDS);
+      } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+        return null;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return null;
+      }
+    }
+  }
+
+  /**
+   * Credentials or certificates the server refused: retrying cannot help, so a fatal error naming
+   * the setting. Never the server's or client's secrets: only the kind of failure.
+   */
+  private RelayException refusal(Exception e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      String m = String.valueOf(t.getMessage()).toLowerCase(java.util.Locale.ROOT);
+      if (m.contains("authorization violation") || m.contains("authentication")) {
+        return RelayException.badSetting(
+            authSetting(),
+            "was refused by the NATS server (Authorization Violation)",
+            "set the credentials the server expects for this user");
+      }
+      if (t instanceof javax.net.ssl.SSLException
+          || t instanceof java.security.cert.CertificateException
+          || t instanceof java.security.GeneralSecurityException) {
+        return RelayException.badSetting(
+            nats.keystore() == null
+                ? "outboxkit.relay.nats.truststore"
+                : "outboxkit.relay.nats.keystore",
+            "did not make a TLS connection to NATS ("
+                + t.getClass().getSimpleName()
+                + ": "
+                + Redact.url(String.valueOf(t.getMessage()))
+                + ")",
+            "give a trust store with the CA of the server's certificate (nats.truststore) and,"
+                + " when the server verifies clients, a key store with the client certificate"
+                + " (nats.keystore)");
+      }
+      if (m.contains("tls required") || m.contains("secure connection")) {
+        return RelayException.badSetting(
+            "outboxkit.relay.nats.tls",
+            "is " + nats.tls() + ", but the server requires TLS",
+            "set nats.tls=true (and nats.truststore)");
+      }
+    }
+    return null;
+  }
+
+  private String authSetting() {
+    String p = "outboxkit.relay.nats.";
+    if (nats.token() != null && !nats.token().isBlank()) {
+      return p + "token";
+    }
+    if (nats.nkeySeedFile() != null && !nats.nkeySeedFile().isBlank()) {
+      return p + "nkey-seed-file";
+    }
+    if (nats.credentialsFile() != null && !nats.credentialsFile().isBlank()) {
+      return p + "credentials-file";
+    }
+    if (nats.user() != null && !nats.user().isBlank()) {
+      return p + "password";
+    }
+    return p + "user";
   }
 }

@@ -13,6 +13,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.Set;
 import org.apache.kafka.connect.errors.ConnectException;
 import org.apache.kafka.connect.runtime.WorkerConfig;
@@ -27,18 +28,16 @@ import org.slf4j.LoggerFactory;
  * class name.
  */
 public final class PostgresOffsetStore extends MemoryOffsetBackingStore {
-  static final String URL = "offset.storage.outboxkit.url";
-  static final String USER = "offset.storage.outboxkit.user";
-  static final String PASSWORD = "offset.storage.outboxkit.password";
+  /** Prefix of the JDBC connection properties ({@link RelaySettings#jdbcProperties}). */
+  static final String JDBC = "offset.storage.outboxkit.jdbc.";
+
   static final String TABLE = "offset.storage.outboxkit.table";
   static final String SLOT = "offset.storage.outboxkit.slot";
 
   private static final Logger log = LoggerFactory.getLogger(PostgresOffsetStore.class);
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  private String url;
-  private String user;
-  private String password;
+  private Properties jdbc;
   private String table;
   private String slot;
   private Connection connection;
@@ -50,9 +49,16 @@ public final class PostgresOffsetStore extends MemoryOffsetBackingStore {
   public void configure(WorkerConfig config) {
     super.configure(config);
     Map<String, String> originals = config.originalsStrings();
-    url = require(originals, URL);
-    user = require(originals, USER);
-    password = originals.getOrDefault(PASSWORD, "");
+    jdbc = new Properties();
+    originals.forEach(
+        (k, v) -> {
+          if (k.startsWith(JDBC)) {
+            jdbc.setProperty(k.substring(JDBC.length()), v);
+          }
+        });
+    if (jdbc.isEmpty()) {
+      throw new ConnectException("offset store settings " + JDBC + "* are missing");
+    }
     table = require(originals, TABLE);
     slot = require(originals, SLOT);
   }
@@ -68,7 +74,7 @@ public final class PostgresOffsetStore extends MemoryOffsetBackingStore {
   @Override
   public synchronized void start() {
     super.start();
-    data = new HashMap<>(load(url, user, password, table, slot));
+    data = new HashMap<>(load(jdbc, table, slot));
   }
 
   @Override
@@ -82,10 +88,9 @@ public final class PostgresOffsetStore extends MemoryOffsetBackingStore {
    *
    * @throws ConnectException naming the table, the slot and the fix
    */
-  static Map<ByteBuffer, ByteBuffer> load(
-      String url, String user, String password, String table, String slot) {
+  static Map<ByteBuffer, ByteBuffer> load(Properties jdbc, String table, String slot) {
     Map<ByteBuffer, ByteBuffer> rows = new HashMap<>();
-    try (Connection c = DriverManager.getConnection(url, user, password);
+    try (Connection c = DriverManager.getConnection(RelaySettings.JDBC_URL, jdbc);
         PreparedStatement ps =
             c.prepareStatement(
                 "SELECT offset_key, offset_value FROM " + table + " WHERE slot_name = ?")) {
@@ -141,7 +146,7 @@ public final class PostgresOffsetStore extends MemoryOffsetBackingStore {
   protected synchronized void save() {
     try {
       if (connection == null || connection.isClosed()) {
-        connection = DriverManager.getConnection(url, user, password);
+        connection = DriverManager.getConnection(RelaySettings.JDBC_URL, jdbc);
         connection.setAutoCommit(false);
       }
       try (PreparedStatement ps =

@@ -41,7 +41,27 @@ record RelayConfig(
       @Bindable(defaultValue = "postgres") String user,
       @Nullable String password,
       @Nullable String passwordFile,
-      @Bindable(defaultValue = "prefer") String sslMode) {}
+      @Bindable(defaultValue = "prefer") String sslMode,
+      @Nullable String sslRootCert,
+      @Bindable(defaultValue = "10s") Duration connectTimeout,
+      @Bindable(defaultValue = "60s") Duration socketTimeout) {
+
+    /** Never the password. */
+    @Override
+    public String toString() {
+      return "Database["
+          + user
+          + "@"
+          + host
+          + ":"
+          + port
+          + "/"
+          + name
+          + ", sslmode="
+          + sslMode
+          + "]";
+    }
+  }
 
   /** The NATS connection. */
   @ConfigurationProperties("nats")
@@ -56,7 +76,40 @@ record RelayConfig(
       @Nullable String truststorePassword,
       @Nullable String keystore,
       @Nullable String keystorePassword,
-      @Bindable(defaultValue = "5s") Duration connectTimeout) {}
+      @Nullable String nkeySeedFile,
+      @Bindable(defaultValue = "5s") Duration connectTimeout) {
+
+    /** Never a password, token or key: servers with user info redacted, and which auth is set. */
+    @Override
+    public String toString() {
+      return "Nats["
+          + Redact.urls(servers)
+          + (user != null ? ", user=" + user : "")
+          + (token != null ? ", token=***" : "")
+          + (credentialsFile != null ? ", credentials-file=" + credentialsFile : "")
+          + (nkeySeedFile != null ? ", nkey-seed-file=" + nkeySeedFile : "")
+          + (tls ? ", tls" : "")
+          + "]";
+    }
+  }
+
+  /** Never a secret: the nested records redact their own. */
+  @Override
+  public String toString() {
+    return "RelayConfig["
+        + database
+        + ", "
+        + nats
+        + ", stream="
+        + stream
+        + ", tables="
+        + tables
+        + ", slot="
+        + slotName
+        + ", publication="
+        + publicationName
+        + "]";
+  }
 
   /** The JetStream stream the relay publishes to. */
   @ConfigurationProperties("stream")

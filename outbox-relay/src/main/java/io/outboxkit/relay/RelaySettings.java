@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.regex.Pattern;
+import org.postgresql.PGProperty;
 
 /**
  * The relay's settings, checked and resolved once at start-up. Every problem names the setting, its
@@ -60,6 +61,16 @@ record RelaySettings(
       }
       password = readSecret(P + "database.password-file", db.passwordFile());
     }
+    if (db.sslRootCert() != null
+        && !db.sslRootCert().isBlank()
+        && !Files.isReadable(Path.of(db.sslRootCert()))) {
+      throw RelayException.badSetting(
+          P + "database.ssl-root-cert",
+          "names " + db.sslRootCert() + ", which cannot be read",
+          "point it at the PEM file of the CA that signed the server's certificate");
+    }
+    positive(P + "database.connect-timeout", db.connectTimeout());
+    positive(P + "database.socket-timeout", db.socketTimeout());
     if (!SLOT.matcher(c.slotName()).matches()) {
       throw RelayException.badSetting(
           P + "slot-name",
@@ -149,12 +160,21 @@ record RelaySettings(
       throw RelayException.badSetting(
           P + "nats.servers", "is empty", "give at least one URL, e.g. nats://127.0.0.1:4222");
     }
-    if (c.nats().credentialsFile() != null
-        && !Files.isReadable(Path.of(c.nats().credentialsFile()))) {
+    readable(P + "nats.credentials-file", c.nats().credentialsFile(), "a readable .creds file");
+    readable(P + "nats.nkey-seed-file", c.nats().nkeySeedFile(), "a file holding the NKey seed");
+    readable(P + "nats.truststore", c.nats().truststore(), "a JKS or PKCS12 trust store");
+    readable(P + "nats.keystore", c.nats().keystore(), "a JKS or PKCS12 key store");
+    int auths =
+        (set(c.nats().user()) ? 1 : 0)
+            + (set(c.nats().token()) ? 1 : 0)
+            + (set(c.nats().credentialsFile()) ? 1 : 0)
+            + (set(c.nats().nkeySeedFile()) ? 1 : 0);
+    if (auths > 1) {
       throw RelayException.badSetting(
-          P + "nats.credentials-file",
-          "names " + c.nats().credentialsFile() + ", which cannot be read",
-          "point it at a readable .creds file");
+          P + "nats.user",
+          "is one of several NATS authentications set (user, token, credentials-file,"
+              + " nkey-seed-file)",
+          "set only the one the server expects");
     }
     return new RelaySettings(
         c,
@@ -169,6 +189,17 @@ record RelaySettings(
         c.publicationName(),
         template,
         dlq);
+  }
+
+  private static boolean set(String s) {
+    return s != null && !s.isBlank();
+  }
+
+  private static void readable(String property, String file, String what) {
+    if (set(file) && !Files.isReadable(Path.of(file))) {
+      throw RelayException.badSetting(
+          property, "names " + file + ", which cannot be read", "point it at " + what);
+    }
   }
 
   private static void positive(String property, Duration d) {
@@ -186,16 +217,30 @@ record RelaySettings(
     }
   }
 
-  String jdbcUrl() {
-    return "jdbc:postgresql://"
-        + dbHost
-        + ":"
-        + dbPort
-        + "/"
-        + dbName
-        + "?sslmode="
-        + raw.database().sslMode()
-        + "&ApplicationName=outboxkit-relay";
+  /**
+   * The JDBC URL: no host, database or parameter in it. Everything is in {@link #jdbcProperties},
+   * so no setting (a database name with {@code ?} or {@code &}) can change another.
+   */
+  static final String JDBC_URL = "jdbc:postgresql://";
+
+  /** The connection properties of every JDBC connection the relay opens, password included. */
+  java.util.Properties jdbcProperties() {
+    RelayConfig.Database db = raw.database();
+    java.util.Properties p = new java.util.Properties();
+    PGProperty.PG_HOST.set(p, dbHost);
+    PGProperty.PG_PORT.set(p, dbPort);
+    PGProperty.PG_DBNAME.set(p, dbName);
+    PGProperty.USER.set(p, dbUser);
+    PGProperty.PASSWORD.set(p, dbPassword);
+    PGProperty.SSL_MODE.set(p, db.sslMode());
+    if (db.sslRootCert() != null && !db.sslRootCert().isBlank()) {
+      PGProperty.SSL_ROOT_CERT.set(p, db.sslRootCert());
+    }
+    PGProperty.APPLICATION_NAME.set(p, "outboxkit-relay");
+    PGProperty.TCP_KEEP_ALIVE.set(p, true);
+    PGProperty.CONNECT_TIMEOUT.set(p, (int) Math.max(1, db.connectTimeout().toSeconds()));
+    PGProperty.SOCKET_TIMEOUT.set(p, (int) Math.max(1, db.socketTimeout().toSeconds()));
+    return p;
   }
 
   /** Never print the password. */

@@ -18,11 +18,7 @@ final class ResumePosition {
   static Long of(RelaySettings settings, SourceDatabase db) {
     Map<ByteBuffer, ByteBuffer> rows =
         PostgresOffsetStore.load(
-            settings.jdbcUrl(),
-            settings.dbUser(),
-            settings.dbPassword(),
-            settings.offsetsTable().qualified(),
-            settings.slot());
+            settings.jdbcProperties(), settings.offsetsTable().qualified(), settings.slot());
     Long stored =
         rows.values().stream()
             .map(OffsetLsn::lsnOf)

@@ -3,7 +3,6 @@ package io.outboxkit.relay;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
-import java.util.Properties;
 
 /**
  * Plain JDBC connections to the source database, with errors turned into {@link RelayException}.
@@ -21,17 +20,22 @@ final class SourceDatabase {
    * @throws RelayException fatal for wrong credentials or an unknown database, else retryable
    */
   Connection connect() {
-    Properties p = new Properties();
-    p.setProperty("user", settings.dbUser());
-    p.setProperty("password", settings.dbPassword());
-    p.setProperty("tcpKeepAlive", "true");
-    p.setProperty("connectTimeout", "10");
-    p.setProperty("socketTimeout", "60");
     try {
-      return DriverManager.getConnection(settings.jdbcUrl(), p);
+      return DriverManager.getConnection(RelaySettings.JDBC_URL, settings.jdbcProperties());
     } catch (SQLException e) {
       throw translate(e, "connecting to");
     }
+  }
+
+  private static boolean certificateRefused(SQLException e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof javax.net.ssl.SSLHandshakeException
+          || t instanceof java.security.cert.CertificateException
+          || (t.getMessage() != null && t.getMessage().contains("could not be verified by"))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   RelayException translate(SQLException e, String action) {
@@ -49,6 +53,35 @@ final class SourceDatabase {
           "outboxkit.relay.database.password",
           "was refused by PostgreSQL for " + where + " (" + e.getMessage() + ")",
           "set the right password (or database.password-file) and user");
+    }
+    if (certificateRefused(e)) {
+      return RelayException.badSetting(
+          "outboxkit.relay.database.ssl-root-cert",
+          "does not verify the certificate of "
+              + settings.dbHost()
+              + ":"
+              + settings.dbPort()
+              + " (ssl-mode "
+              + settings.raw().database().sslMode()
+              + ": "
+              + e.getMessage()
+              + ")",
+          "give the PEM file of the CA that signed the server's certificate, and connect by a host"
+              + " name the certificate names");
+    }
+    if (state.equals("42501") && action.equals("connecting to")) {
+      return RelayException.fatal(
+          "database user "
+              + settings.dbUser()
+              + " may not connect to database "
+              + settings.dbName()
+              + " ("
+              + e.getMessage()
+              + "): run GRANT CONNECT ON DATABASE "
+              + settings.dbName()
+              + " TO "
+              + settings.dbUser()
+              + ";");
     }
     if (state.equals("3D000")) {
       return RelayException.badSetting(

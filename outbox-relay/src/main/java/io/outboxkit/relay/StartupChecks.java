@@ -10,21 +10,22 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.flywaydb.core.Flyway;
+import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * What the relay checks in the source database before it streams, each failure naming the fix:
- * {@code wal_level}, the {@code REPLICATION} privilege, the outbox tables and their columns, the
- * publication, and whether the slot and the stored offsets still belong together. It also creates
- * the relay's state tables, the publication and, on the first start only, the slot.
+ * {@code wal_level}, every privilege the relay's role needs (with the {@code GRANT} that gives it),
+ * the outbox tables and their columns, the publication, and whether the slot and the stored offsets
+ * still belong together ({@link ResumeSafety}). What is missing and allowed, {@link Provisioning}
+ * creates.
  */
 final class StartupChecks {
   private static final Logger log = LoggerFactory.getLogger(StartupChecks.class);
 
   /** Columns the relay reads, and the types it accepts. */
-  private static final Map<String, List<String>> COLUMNS =
+  static final Map<String, List<String>> COLUMNS =
       Map.of(
           "id", List.of("uuid"),
           "aggregate_type", List.of("text", "character varying"),
@@ -35,22 +36,27 @@ final class StartupChecks {
 
   private final RelaySettings settings;
   private final SourceDatabase db;
+  private final Provisioning provisioning;
 
   StartupChecks(RelaySettings settings, SourceDatabase db) {
     this.settings = settings;
     this.db = db;
+    this.provisioning = new Provisioning(settings);
   }
 
   /** Runs every check; creates what is missing and allowed. */
   void run() {
     try (Connection c = db.connect()) {
+      String role = one(c, "SELECT current_user");
       walLevel(c);
-      replicationPrivilege(c);
+      replicationPrivilege(c, role);
       for (TableName t : settings.tables()) {
         outboxTable(c, t);
       }
-      publication(c);
-      stateTables();
+      emitMessagePrivilege(c, role);
+      publication(c, role);
+      stateSchemaPrivileges(c, role);
+      provisioning.stateTables();
       slotAndOffsets(c);
     } catch (SQLException e) {
       throw db.translate(e, "checking");
@@ -69,7 +75,7 @@ final class StartupChecks {
     }
   }
 
-  private void replicationPrivilege(Connection c) throws SQLException {
+  private void replicationPrivilege(Connection c, String role) throws SQLException {
     String ok =
         one(
             c,
@@ -77,10 +83,27 @@ final class StartupChecks {
     if (!"true".equals(ok)) {
       throw RelayException.fatal(
           "database user "
-              + settings.dbUser()
+              + role
               + " lacks the REPLICATION privilege the relay needs to stream the WAL: run ALTER ROLE "
-              + settings.dbUser()
+              + role
               + " WITH REPLICATION; (and allow replication connections in pg_hba.conf)");
+    }
+  }
+
+  private void emitMessagePrivilege(Connection c, String role) throws SQLException {
+    String fn = "pg_catalog.pg_logical_emit_message(boolean, text, text)";
+    if (!"true".equals(one(c, "SELECT has_function_privilege('" + fn + "', 'EXECUTE')::text"))) {
+      throw RelayException.fatal(
+          "database user "
+              + role
+              + " lacks EXECUTE on "
+              + fn
+              + ", which writes the relay's checkpoints into the WAL: run GRANT EXECUTE ON"
+              + " FUNCTION "
+              + fn
+              + " TO "
+              + role
+              + ";");
     }
   }
 
@@ -88,8 +111,10 @@ final class StartupChecks {
     Map<String, String> types = new HashMap<>();
     try (PreparedStatement ps =
         c.prepareStatement(
-            "SELECT column_name, data_type FROM information_schema.columns"
-                + " WHERE table_schema = ? AND table_name = ?")) {
+            "SELECT a.attname, format_type(a.atttypid, NULL) FROM pg_attribute a"
+                + " JOIN pg_class r ON r.oid = a.attrelid JOIN pg_namespace n ON n.oid ="
+                + " r.relnamespace WHERE n.nspname = ? AND r.relname = ? AND a.attnum > 0 AND NOT"
+                + " a.attisdropped")) {
       ps.setString(1, t.schema());
       ps.setString(2, t.name());
       try (ResultSet rs = ps.executeQuery()) {
@@ -126,52 +151,53 @@ final class StartupChecks {
     }
   }
 
-  private void publication(Connection c) throws SQLException {
+  private void publication(Connection c, String role) throws SQLException {
     String pub = settings.publication();
     List<String> wanted = settings.tables().stream().map(TableName::qualified).toList();
     Boolean insert = null;
+    boolean ownsPublication = false;
     try (PreparedStatement ps =
-        c.prepareStatement("SELECT pubinsert FROM pg_publication WHERE pubname = ?")) {
+        c.prepareStatement(
+            "SELECT pubinsert, pg_has_role(pubowner, 'USAGE') FROM pg_publication WHERE pubname ="
+                + " ?")) {
       ps.setString(1, pub);
       try (ResultSet rs = ps.executeQuery()) {
         if (rs.next()) {
           insert = rs.getBoolean(1);
+          ownsPublication = rs.getBoolean(2);
         }
       }
     }
     boolean create = settings.raw().createPublication();
     if (insert == null) {
+      String sql = Provisioning.createPublicationSql(pub, wanted) + ";";
       if (!create) {
         throw RelayException.fatal(
             "publication "
                 + pub
-                + " does not exist and outboxkit.relay.create-publication is false: run CREATE"
-                + " PUBLICATION "
-                + pub
-                + " FOR TABLE "
-                + String.join(", ", wanted)
-                + " WITH (publish = 'insert');");
+                + " does not exist and outboxkit.relay.create-publication is false: an"
+                + " administrator runs "
+                + sql);
       }
-      String sql =
-          "CREATE PUBLICATION "
-              + pub
-              + " FOR TABLE "
-              + String.join(", ", withColumns(c, wanted))
-              + " WITH (publish = 'insert')";
-      try (Statement s = c.createStatement()) {
-        s.execute(sql);
-        log.info("created publication {} for {}", pub, wanted);
-      } catch (SQLException e) {
+      if (!"true"
+          .equals(one(c, "SELECT has_database_privilege(current_database(), 'CREATE')::text"))) {
         throw RelayException.fatal(
-            "creating publication "
+            "database user "
+                + role
+                + " lacks CREATE on database "
+                + settings.dbName()
+                + ", needed to create publication "
                 + pub
-                + " failed ("
-                + e.getMessage()
-                + "): the user needs to own"
-                + " the outbox tables, or a superuser runs: "
+                + ": run GRANT CREATE ON DATABASE "
+                + settings.dbName()
+                + " TO "
+                + role
+                + "; or have an administrator run "
                 + sql
-                + ";");
+                + " and set outboxkit.relay.create-publication=false");
       }
+      requireOwnership(c, role, wanted, sql);
+      provisioning.createPublication(c, wanted);
       return;
     }
     if (!insert) {
@@ -195,27 +221,24 @@ final class StartupChecks {
     }
     List<String> missing = wanted.stream().filter(t -> !present.contains(t)).toList();
     if (!missing.isEmpty()) {
-      String sql =
-          "ALTER PUBLICATION " + pub + " ADD TABLE " + String.join(", ", withColumns(c, missing));
+      String sql = "ALTER PUBLICATION " + pub + " ADD TABLE " + String.join(", ", missing) + ";";
       if (!create) {
         throw RelayException.fatal(
-            "publication " + pub + " does not include " + missing + ": run " + sql + ";");
+            "publication " + pub + " does not include " + missing + ": run " + sql);
       }
-      try (Statement s = c.createStatement()) {
-        s.execute(sql);
-        log.info("added {} to publication {}", missing, pub);
-      } catch (SQLException e) {
+      if (!ownsPublication) {
         throw RelayException.fatal(
             "publication "
                 + pub
-                + " lacks "
+                + " does not include "
                 + missing
-                + " and adding them failed ("
-                + e.getMessage()
-                + "): run "
-                + sql
-                + "; as the tables' owner");
+                + " and database user "
+                + role
+                + " does not own it, so it cannot add them: its owner runs "
+                + sql);
       }
+      requireOwnership(c, role, missing, sql);
+      provisioning.addToPublication(c, missing);
     }
     List<String> extra = present.stream().filter(t -> !wanted.contains(t)).toList();
     if (!extra.isEmpty()) {
@@ -227,239 +250,196 @@ final class StartupChecks {
     }
   }
 
+  /** PostgreSQL lets only a table's owner add it to a publication. */
+  private void requireOwnership(Connection c, String role, List<String> tables, String sql)
+      throws SQLException {
+    for (String t : tables) {
+      try (PreparedStatement ps =
+          c.prepareStatement(
+              "SELECT pg_has_role(relowner, 'USAGE'), relowner::regrole::text FROM pg_class"
+                  + " WHERE oid = ?::regclass")) {
+        ps.setString(1, t);
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          if (!rs.getBoolean(1)) {
+            throw RelayException.fatal(
+                "database user "
+                    + role
+                    + " does not own outbox table "
+                    + t
+                    + " (owner "
+                    + rs.getString(2)
+                    + "), and only a table's owner can publish it: run ALTER TABLE "
+                    + t
+                    + " OWNER TO "
+                    + role
+                    + "; or have an administrator run "
+                    + sql
+                    + " and set outboxkit.relay.create-publication=false (README: Security)");
+          }
+        }
+      }
+    }
+  }
+
   /**
-   * On PostgreSQL 15 and later, a publication names the columns it sends: the relay's six, not
-   * {@code created_at} or columns a user added, so the server does not send them and Debezium does
-   * not decode them.
+   * The state tables live in a schema of the relay's own. A missing schema needs CREATE on the
+   * database; an existing one USAGE and CREATE (for its migrations); existing tables read and write
+   * rights.
    */
-  private static List<String> withColumns(Connection c, List<String> tables) throws SQLException {
-    if (c.getMetaData().getDatabaseMajorVersion() < 15) {
-      return tables;
-    }
-    String columns = " (" + String.join(", ", new java.util.TreeSet<>(COLUMNS.keySet())) + ")";
-    return tables.stream().map(t -> t + columns).toList();
-  }
-
-  private void stateTables() {
+  private void stateSchemaPrivileges(Connection c, String role) throws SQLException {
     TableName offsets = settings.offsetsTable();
-    try {
-      migrateStateTables(offsets);
-    } catch (org.flywaydb.core.api.exception.FlywayValidateException e) {
+    String schema = offsets.schema();
+    Boolean[] schemaRights = null;
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT has_schema_privilege(oid, 'USAGE'), has_schema_privilege(oid, 'CREATE')"
+                + " FROM pg_namespace WHERE nspname = ?")) {
+      ps.setString(1, schema);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (rs.next()) {
+          schemaRights = new Boolean[] {rs.getBoolean(1), rs.getBoolean(2)};
+        }
+      }
+    }
+    if (schemaRights == null) {
+      if (!"true"
+          .equals(one(c, "SELECT has_database_privilege(current_database(), 'CREATE')::text"))) {
+        throw RelayException.fatal(
+            "schema "
+                + schema
+                + " of the relay's state tables (outboxkit.relay.offsets-table) does not exist,"
+                + " and database user "
+                + role
+                + " lacks CREATE on database "
+                + settings.dbName()
+                + " to create it: have an administrator run CREATE SCHEMA "
+                + schema
+                + " AUTHORIZATION "
+                + role
+                + "; (or GRANT CREATE ON DATABASE "
+                + settings.dbName()
+                + " TO "
+                + role
+                + ";)");
+      }
+      return;
+    }
+    if (!schemaRights[0] || !schemaRights[1]) {
       throw RelayException.fatal(
-          "the relay's state tables in schema "
-              + offsets.schema()
-              + " do not match this version's migrations ("
-              + e.getMessage().lines().findFirst().orElse("")
-              + "): do not edit them by hand; restore them or use a new outboxkit.relay.offsets-table");
-    } catch (org.flywaydb.core.api.FlywayException e) {
-      throw RelayException.retryable(
-          "creating the relay's state tables failed: " + e.getMessage(), e);
+          "database user "
+              + role
+              + " lacks "
+              + (!schemaRights[0] ? "USAGE" : "CREATE")
+              + " on schema "
+              + schema
+              + ", where the relay keeps its state tables: run GRANT USAGE, CREATE ON SCHEMA "
+              + schema
+              + " TO "
+              + role
+              + "; (or use a schema of the relay's own: outboxkit.relay.offsets-table)");
+    }
+    for (String table :
+        List.of(offsets.name(), offsets.name() + "_slots", offsets.name() + "_schema_history")) {
+      String qualified = schema + "." + table;
+      for (String right : List.of("SELECT", "INSERT", "UPDATE", "DELETE")) {
+        try (PreparedStatement ps =
+            c.prepareStatement(
+                "SELECT has_table_privilege(c.oid, ?) FROM pg_class c JOIN pg_namespace n"
+                    + " ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ?")) {
+          ps.setString(1, right);
+          ps.setString(2, schema);
+          ps.setString(3, table);
+          try (ResultSet rs = ps.executeQuery()) {
+            if (rs.next() && !rs.getBoolean(1)) {
+              throw RelayException.fatal(
+                  "database user "
+                      + role
+                      + " lacks "
+                      + right
+                      + " on the relay's state table "
+                      + qualified
+                      + ": run GRANT SELECT, INSERT, UPDATE, DELETE ON "
+                      + qualified
+                      + " TO "
+                      + role
+                      + "; (or ALTER TABLE "
+                      + qualified
+                      + " OWNER TO "
+                      + role
+                      + ";)");
+            }
+          }
+        }
+      }
     }
   }
-
-  private void migrateStateTables(TableName offsets) {
-    Flyway.configure(StartupChecks.class.getClassLoader())
-        .dataSource(settings.jdbcUrl(), settings.dbUser(), settings.dbPassword())
-        .schemas(offsets.schema())
-        .createSchemas(true)
-        // The schema may hold other tables (the outbox itself): that is no reason to stop.
-        .baselineOnMigrate(true)
-        .baselineVersion("0")
-        .table(offsets.name() + "_schema_history")
-        .locations("classpath:io/outboxkit/relay/migration")
-        .placeholders(Map.of("schema", offsets.schema(), "offsets", offsets.name()))
-        .load()
-        .migrate();
-  }
-
-  /** The slot as PostgreSQL has it, or null. */
-  record Slot(String plugin, String database, String confirmedFlushLsn, Integer activePid) {}
-
-  /** What the relay recorded when it first used the slot, or null. */
-  record SlotRecord(
-      String createdLsn, String publication, String database, boolean offsetsStored) {}
 
   private void slotAndOffsets(Connection c) throws SQLException {
     String slotName = settings.slot();
-    Slot slot = slot(c, slotName);
-    SlotRecord record = slotRecord(c, slotName);
-    String offsetsTable = settings.offsetsTable().qualified();
-    String offsetLsn = offsetLsn(c);
-
-    if (slot != null) {
-      if (!"pgoutput".equals(slot.plugin())) {
-        throw RelayException.fatal(
-            "replication slot "
-                + slotName
-                + " uses plugin "
-                + slot.plugin()
-                + ", not pgoutput: give the relay its own slot (outboxkit.relay.slot-name), or drop"
-                + " this one if nothing else uses it: SELECT pg_drop_replication_slot('"
-                + slotName
-                + "');");
-      }
-      if (!settings.dbName().equals(slot.database())) {
-        throw RelayException.fatal(
-            "replication slot "
-                + slotName
-                + " belongs to database "
-                + slot.database()
-                + ", not "
-                + settings.dbName()
-                + ": choose another outboxkit.relay.slot-name");
-      }
-    }
-    if (record != null && !record.publication().equals(settings.publication())) {
-      throw RelayException.fatal(
-          "replication slot "
-              + slotName
-              + " was used with publication "
-              + record.publication()
-              + ", and the relay is now set to publication "
-              + settings.publication()
-              + ": switching publications on one slot can skip events; set"
-              + " outboxkit.relay.publication-name="
-              + record.publication()
-              + " or use a new slot name");
-    }
-    if (slot == null && (record != null || offsetLsn != null)) {
-      throw RelayException.fatal(
-          "replication slot "
-              + slotName
-              + " is gone, but the relay streamed from it before"
-              + (offsetLsn != null ? " (last committed offset at LSN " + offsetLsn + ")" : "")
-              + ". It was dropped while the relay was down, so the WAL of events committed since"
-              + " then may be gone and they cannot be relayed. The relay refuses to start from now"
-              + " silently. After you have dealt with the gap (e.g. republish rows still in the"
-              + " outbox table), reset with: DELETE FROM "
-              + offsetsTable
-              + " WHERE slot_name = '"
-              + slotName
-              + "'; DELETE FROM "
-              + offsetsTable
-              + "_slots WHERE slot_name = '"
-              + slotName
-              + "';");
-    }
-    if (slot != null && record != null && record.offsetsStored() && offsetLsn == null) {
-      throw RelayException.fatal(
-          "the stored offsets of slot "
-              + slotName
-              + " in "
-              + offsetsTable
-              + " are missing"
-              + " (truncated?), though the relay has streamed from this slot before. The relay"
-              + " will not guess where to resume. The slot still holds every event it has not"
-              + " confirmed, so resuming from the slot is safe (JetStream drops replays inside its"
-              + " duplicate window): run DELETE FROM "
-              + offsetsTable
-              + "_slots WHERE slot_name = '"
-              + slotName
-              + "'; and start again.");
-    }
-    if (slot != null && offsetLsn != null && compareLsn(slot.confirmedFlushLsn(), offsetLsn) > 0) {
-      throw RelayException.fatal(
-          "replication slot "
-              + slotName
-              + " has confirmed LSN "
-              + slot.confirmedFlushLsn()
-              + ", past the relay's stored offset "
-              + offsetLsn
-              + ": it was recreated or advanced by"
-              + " another client, so events in between would be skipped. Find who uses the slot;"
-              + " to accept the gap, reset with: DELETE FROM "
-              + offsetsTable
-              + " WHERE slot_name = '"
-              + slotName
-              + "';");
-    }
-    if (slot == null) {
-      String lsn =
-          one(
-              c,
-              "SELECT lsn::text FROM pg_create_logical_replication_slot('"
-                  + slotName
-                  + "', 'pgoutput')");
-      log.info("created replication slot {} at LSN {}", slotName, lsn);
-      recordSlot(c, lsn);
-    } else if (record == null) {
-      log.warn(
-          "adopting existing replication slot {} (confirmed LSN {}): the relay resumes where it"
-              + " stands",
-          slotName,
-          slot.confirmedFlushLsn());
-      recordSlot(c, slot.confirmedFlushLsn());
-    }
-  }
-
-  private Slot slot(Connection c, String name) throws SQLException {
+    ResumeSafety.Slot slot = null;
     try (PreparedStatement ps =
         c.prepareStatement(
-            "SELECT plugin, database, confirmed_flush_lsn::text, active_pid FROM pg_replication_slots"
+            "SELECT plugin, database, confirmed_flush_lsn::text FROM pg_replication_slots"
                 + " WHERE slot_name = ?")) {
-      ps.setString(1, name);
+      ps.setString(1, slotName);
       try (ResultSet rs = ps.executeQuery()) {
-        return rs.next()
-            ? new Slot(rs.getString(1), rs.getString(2), rs.getString(3), (Integer) rs.getObject(4))
-            : null;
+        if (rs.next()) {
+          slot = new ResumeSafety.Slot(rs.getString(1), rs.getString(2), rs.getString(3));
+        }
       }
     }
-  }
-
-  private SlotRecord slotRecord(Connection c, String name) throws SQLException {
+    ResumeSafety.SlotRecord record = null;
     try (PreparedStatement ps =
         c.prepareStatement(
-            "SELECT created_lsn::text, publication, database, first_offset_at IS NOT NULL FROM "
+            "SELECT publication, first_offset_at IS NOT NULL FROM "
                 + settings.offsetsTable().qualified()
                 + "_slots WHERE slot_name = ?")) {
-      ps.setString(1, name);
+      ps.setString(1, slotName);
       try (ResultSet rs = ps.executeQuery()) {
-        return rs.next()
-            ? new SlotRecord(rs.getString(1), rs.getString(2), rs.getString(3), rs.getBoolean(4))
-            : null;
+        if (rs.next()) {
+          record = new ResumeSafety.SlotRecord(rs.getString(1), rs.getBoolean(2));
+        }
+      }
+    }
+    ResumeSafety.Names names =
+        new ResumeSafety.Names(
+            slotName,
+            settings.dbName(),
+            settings.publication(),
+            settings.offsetsTable().qualified());
+    switch (ResumeSafety.decide(names, slot, record, stored())) {
+      case CREATE_SLOT -> provisioning.createSlot(c);
+      case ADOPT_SLOT -> {
+        log.warn(
+            "adopting existing replication slot {} (confirmed LSN {}): the relay resumes where it"
+                + " stands",
+            slotName,
+            slot.confirmedFlushLsn());
+        provisioning.recordSlot(c, slot.confirmedFlushLsn());
+      }
+      case RESUME -> {
+        // the slot and the relay's records belong together
       }
     }
   }
 
-  private void recordSlot(Connection c, String lsn) throws SQLException {
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "INSERT INTO "
-                + settings.offsetsTable().qualified()
-                + "_slots (slot_name, created_lsn, publication, database) VALUES (?, ?::pg_lsn, ?, ?)"
-                + " ON CONFLICT (slot_name) DO NOTHING")) {
-      ps.setString(1, settings.slot());
-      ps.setString(2, lsn);
-      ps.setString(3, settings.publication());
-      ps.setString(4, settings.dbName());
-      ps.executeUpdate();
-    }
-  }
-
-  /** The LSN of the stored offset, or null when there is none. Corrupt rows fail loudly. */
-  private String offsetLsn(Connection c) {
-    java.util.Map<java.nio.ByteBuffer, java.nio.ByteBuffer> rows;
+  /** The stored offset; rows that do not parse are reported, never skipped. */
+  private ResumeSafety.Stored stored() {
+    Map<java.nio.ByteBuffer, java.nio.ByteBuffer> rows;
     try {
       rows =
           PostgresOffsetStore.load(
-              settings.jdbcUrl(),
-              settings.dbUser(),
-              settings.dbPassword(),
-              settings.offsetsTable().qualified(),
-              settings.slot());
+              settings.jdbcProperties(), settings.offsetsTable().qualified(), settings.slot());
     } catch (PostgresOffsetStore.CorruptOffsetException e) {
-      throw RelayException.fatal(e.getMessage());
+      return ResumeSafety.Stored.corrupt(e.getMessage());
     }
     return rows.values().stream()
-        .map(v -> OffsetLsn.lsnOf(v))
-        .filter(java.util.Objects::nonNull)
+        .map(OffsetLsn::lsnOf)
+        .filter(Objects::nonNull)
         .max(Long::compareUnsigned)
-        .map(OffsetLsn::format)
-        .orElse(null);
-  }
-
-  static int compareLsn(String a, String b) {
-    return Long.compareUnsigned(OffsetLsn.parse(a), OffsetLsn.parse(b));
+        .map(l -> ResumeSafety.Stored.at(OffsetLsn.format(l)))
+        .orElse(ResumeSafety.Stored.none());
   }
 
   private static String one(Connection c, String sql) throws SQLException {

@@ -3,6 +3,8 @@ package io.outboxkit.relay;
 import io.nats.client.Connection;
 import io.nats.client.JetStreamApiException;
 import io.nats.client.JetStreamManagement;
+import io.nats.client.api.DiscardPolicy;
+import io.nats.client.api.RetentionPolicy;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
 import io.nats.client.api.StreamInfo;
@@ -49,6 +51,7 @@ final class StreamProvisioner {
       StreamInfo info;
       try {
         info = jsm.getStreamInfo(stream.name());
+        checkExisting(info.getConfiguration(), c.getMaxPayload());
       } catch (JetStreamApiException e) {
         if (e.getApiErrorCode() != 10059) {
           throw e;
@@ -104,6 +107,72 @@ final class StreamProvisioner {
         stream.replicas(),
         stream.duplicateWindow());
     return info;
+  }
+
+  /**
+   * A stream the relay did not create may be set up in ways that break its guarantees (fatal) or
+   * weaken them (a warning); each names the stream setting and the fix.
+   */
+  void checkExisting(StreamConfiguration cfg, long serverMaxPayload) {
+    String name = stream.name();
+    java.time.Duration window = cfg.getDuplicateWindow();
+    if (window == null || window.compareTo(stream.duplicateWindow()) < 0) {
+      throw RelayException.fatal(
+          "JetStream stream "
+              + name
+              + " has duplicate_window "
+              + window
+              + ", shorter than outboxkit.relay.stream.duplicate-window ("
+              + stream.duplicateWindow()
+              + "): JetStream would store a replayed event twice once its first copy is older than"
+              + " the window. Fix: nats stream edit "
+              + name
+              + " --dupe-window "
+              + stream.duplicateWindow().toSeconds()
+              + "s (or lower the setting if you accept that)");
+    }
+    RetentionPolicy retention = cfg.getRetentionPolicy();
+    if (retention == RetentionPolicy.Interest || retention == RetentionPolicy.WorkQueue) {
+      throw RelayException.fatal(
+          "JetStream stream "
+              + name
+              + " has retention "
+              + retention.toString().toLowerCase(java.util.Locale.ROOT)
+              + ", which deletes events once the consumers present have taken them (or at once"
+              + " when none is), so a consumer added later never sees them, and the relay cannot"
+              + " read the end of the stream to skip replays. Fix: use a stream with retention"
+              + " limits (nats stream add ... --retention limits) and bound it with max_age or"
+              + " max_bytes");
+    }
+    if (cfg.getMaxMsgSize() > 0 && cfg.getMaxMsgSize() < serverMaxPayload) {
+      log.warn(
+          "JetStream stream {} has max_msg_size {} bytes, below the server's max_payload {}:"
+              + " larger events become dead letters. Fix: nats stream edit {} --max-msg-size=-1",
+          name,
+          cfg.getMaxMsgSize(),
+          serverMaxPayload,
+          name);
+    }
+    boolean bounded =
+        cfg.getMaxMsgs() > 0 || cfg.getMaxBytes() > 0 || cfg.getMaxMsgsPerSubject() > 0;
+    if (cfg.getDiscardPolicy() == DiscardPolicy.New && bounded) {
+      log.warn(
+          "JetStream stream {} has discard new with limits (max_msgs {}, max_bytes {},"
+              + " max_msgs_per_subject {}): once full it refuses every event and the relay stops"
+              + " publishing (retrying) until space is freed. Fix: nats stream edit {} --discard"
+              + " old, or raise the limits",
+          name,
+          cfg.getMaxMsgs(),
+          cfg.getMaxBytes(),
+          cfg.getMaxMsgsPerSubject(),
+          name);
+    }
+    if (cfg.getStorageType() == StorageType.Memory) {
+      log.warn(
+          "JetStream stream {} keeps its messages in memory: a server restart loses every event"
+              + " in it. Fix: a stream with file storage (nats stream add ... --storage file)",
+          name);
+    }
   }
 
   private void checkCovered(List<String> filters, String subject, String setting) {

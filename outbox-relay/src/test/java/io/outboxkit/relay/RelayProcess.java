@@ -24,10 +24,20 @@ final class RelayProcess implements AutoCloseable {
   private final JarProcess jar;
 
   RelayProcess(Map<String, String> env) {
+    this(env, Ports.free(), true);
+  }
+
+  /**
+   * @param port the HTTP port the relay will listen on
+   * @param setPort false when {@code env} (or a config file it names) sets the port itself
+   */
+  RelayProcess(Map<String, String> env, int port, boolean setPort) {
     Map<String, String> all = new LinkedHashMap<>(env);
-    this.port = Ports.free();
-    all.put("OUTBOXKIT_RELAY_HTTP_PORT", Integer.toString(port));
-    all.put("OUTBOXKIT_RELAY_HTTP_HOST", "127.0.0.1");
+    this.port = port;
+    if (setPort) {
+      all.put("OUTBOXKIT_RELAY_HTTP_PORT", Integer.toString(port));
+      all.put("OUTBOXKIT_RELAY_HTTP_HOST", "127.0.0.1");
+    }
     this.jar = new JarProcess("outbox-relay", all);
   }
 
@@ -116,6 +126,24 @@ final class RelayProcess implements AutoCloseable {
             .timeout(Duration.ofSeconds(2))
             .build(),
         HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** The HTTP status and body of {@code method path} (GET, POST, DELETE with an empty body). */
+  HttpResponse<String> request(String method, String path) {
+    try {
+      return HTTP.send(
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+              .timeout(Duration.ofSeconds(5))
+              .header("Content-Type", "application/json")
+              .method(method, HttpRequest.BodyPublishers.ofString(method.equals("GET") ? "" : "{}"))
+              .build(),
+          HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
   }
 
   /** The readiness JSON, or null when the HTTP server does not answer. */

@@ -14,7 +14,16 @@ class RelaySettingsTest {
 
   static RelayConfig.Database db(String name, String password, String passwordFile) {
     return new RelayConfig.Database(
-        "localhost", 5432, name, "postgres", password, passwordFile, "prefer");
+        "localhost",
+        5432,
+        name,
+        "postgres",
+        password,
+        passwordFile,
+        "prefer",
+        null,
+        Duration.ofSeconds(10),
+        Duration.ofSeconds(60));
   }
 
   static RelayConfig config(RelayConfig.Database db, String template, int inFlight) {
@@ -27,6 +36,7 @@ class RelaySettingsTest {
             null,
             null,
             false,
+            null,
             null,
             null,
             null,
@@ -66,7 +76,45 @@ class RelaySettingsTest {
     assertThat(s.tables()).hasSize(1);
     assertThat(s.subjects().wildcard()).isEqualTo("outbox.*.*");
     assertThat(s.toString()).doesNotContain("secret");
-    assertThat(s.jdbcUrl()).doesNotContain("secret");
+    assertThat(s.raw().toString()).doesNotContain("secret");
+    assertThat(RelaySettings.JDBC_URL).doesNotContain("secret").doesNotContain("app");
+  }
+
+  @Test
+  void aDatabaseNameWithQueryCharactersCannotChangeOtherParameters() throws Exception {
+    String name = "app?sslmode=disable&user=evil&socketTimeout=0";
+    RelaySettings s = RelaySettings.from(config(db(name, "pw", null), "outbox.{event_type}", 10));
+    java.util.Properties parsed =
+        org.postgresql.Driver.parseURL(RelaySettings.JDBC_URL, s.jdbcProperties());
+    assertThat(parsed.getProperty("PGDBNAME")).isEqualTo(name);
+    assertThat(parsed.getProperty("sslmode")).isEqualTo("prefer");
+    assertThat(parsed.getProperty("user")).isEqualTo("postgres");
+    assertThat(parsed.getProperty("connectTimeout")).isEqualTo("10");
+    assertThat(parsed.getProperty("socketTimeout")).isEqualTo("60");
+    assertThat(parsed.getProperty("tcpKeepAlive")).isEqualTo("true");
+  }
+
+  @Test
+  void secretsNeverInToStringAndUrlsRedacted() {
+    RelayConfig c = config(db("app", "db-secret-1", null), "outbox.{event_type}", 10);
+    RelayConfig.Nats nats =
+        new RelayConfig.Nats(
+            List.of("nats://relay:nats-secret-2@nats1:4222", "tls://tok-secret-3@nats2:4222"),
+            "relay",
+            "nats-secret-4",
+            null,
+            null,
+            true,
+            "/ts.p12",
+            "ts-secret-5",
+            "/ks.p12",
+            "ks-secret-6",
+            null,
+            Duration.ofSeconds(5));
+    String text = c.toString() + nats + c.database() + RelaySettings.from(c);
+    assertThat(text).doesNotContain("secret").contains("nats://***@nats1:4222");
+    assertThat(Redact.url("cannot connect to [nats://a:b@h:1, nats://h2:2]"))
+        .isEqualTo("cannot connect to [nats://***@h:1, nats://h2:2]");
   }
 
   @Test

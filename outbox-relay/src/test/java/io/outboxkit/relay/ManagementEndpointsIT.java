@@ -1,0 +1,124 @@
+package io.outboxkit.relay;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.outboxkit.OutboxSchema;
+import io.outboxkit.TableName;
+import io.outboxkit.testing.Ports;
+import io.outboxkit.testing.TestInfra;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * The relay's HTTP port exposes health and Prometheus metrics and nothing else, unless a setting
+ * turns an endpoint on; its host and port are ordinary settings, in a config file as well.
+ */
+class ManagementEndpointsIT {
+  @RegisterExtension static final TestInfra infra = new TestInfra();
+
+  private static final List<String> CLOSED =
+      List.of(
+          "/beans",
+          "/loggers",
+          "/loggers/io.outboxkit",
+          "/threaddump",
+          "/refresh",
+          "/env",
+          "/env/outboxkit",
+          "/routes",
+          "/info",
+          "/metrics",
+          "/stop",
+          "/caches",
+          "/health/../beans");
+
+  @BeforeAll
+  static void schema() {
+    OutboxSchema.migrateOutbox(infra.dataSource(), TableName.DEFAULT_OUTBOX);
+  }
+
+  private static Map<String, String> env(String suffix) {
+    return RelayProcess.env(
+        infra.pgHost(),
+        infra.pgPort(),
+        infra.database(),
+        infra.pgUser(),
+        infra.pgPassword(),
+        infra.natsUrl(),
+        infra.streamName() + suffix,
+        infra.prefix() + suffix.toLowerCase());
+  }
+
+  @Test
+  void onlyHealthAndPrometheusAnswer() {
+    try (RelayProcess relay = new RelayProcess(env("A")).start()) {
+      relay.awaitStreaming(Duration.ofSeconds(90));
+      for (String path : CLOSED) {
+        for (String method : List.of("GET", "POST", "DELETE")) {
+          HttpResponse<String> r = relay.request(method, path);
+          assertThat(r.statusCode())
+              .as(method + " " + path + " answered: " + r.body())
+              .isIn(401, 404, 405);
+          assertThat(r.body()).doesNotContain("outboxkit.relay").doesNotContain("java.");
+        }
+      }
+      // Open: readiness (and /health, which includes it) is 200 once events or checkpoints flow,
+      // 503 just before; either way it answers, without authentication.
+      for (String path : List.of("/health", "/health/readiness")) {
+        HttpResponse<String> r = relay.request("GET", path);
+        assertThat(r.statusCode()).as(path).isIn(200, 503);
+        assertThat(r.body()).contains("\"state\":\"STREAMING\"");
+      }
+      assertThat(relay.request("GET", "/health/liveness").statusCode()).isEqualTo(200);
+      HttpResponse<String> prometheus = relay.request("GET", "/prometheus");
+      assertThat(prometheus.statusCode()).isEqualTo(200);
+      assertThat(prometheus.body()).contains("outboxkit_relay_");
+    }
+  }
+
+  @Test
+  void anEndpointIsOnOnlyWhenASettingTurnsItOn() {
+    Map<String, String> env = env("B");
+    env.put("ENDPOINTS_LOGGERS_ENABLED", "true");
+    try (RelayProcess relay = new RelayProcess(env).start()) {
+      relay.awaitStreaming(Duration.ofSeconds(90));
+      // On, but still sensitive: no authentication is configured, so it refuses.
+      assertThat(relay.request("GET", "/loggers").statusCode()).isEqualTo(401);
+      assertThat(relay.request("GET", "/beans").statusCode()).isIn(401, 404);
+    }
+    env.put("ENDPOINTS_LOGGERS_SENSITIVE", "false");
+    try (RelayProcess relay = new RelayProcess(env).start()) {
+      relay.awaitStreaming(Duration.ofSeconds(90));
+      HttpResponse<String> r = relay.request("GET", "/loggers");
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.body()).contains("io.outboxkit");
+    }
+  }
+
+  @Test
+  void httpHostAndPortAreSettingsInAConfigFile() throws Exception {
+    int port = Ports.free();
+    Path yml = Files.createTempFile("relay-http", ".yml");
+    try {
+      Files.writeString(
+          yml,
+          "outboxkit:\n  relay:\n    http:\n      host: 127.0.0.1\n      port: " + port + "\n");
+      Map<String, String> env = env("C");
+      env.put("MICRONAUT_CONFIG_FILES", yml.toString());
+      try (RelayProcess relay = new RelayProcess(env, port, false).start()) {
+        // awaitStreaming reads /health/readiness on the port the file set
+        relay.awaitStreaming(Duration.ofSeconds(90));
+        assertThat(relay.request("GET", "/health/liveness").statusCode()).isEqualTo(200);
+      }
+    } finally {
+      Files.deleteIfExists(yml);
+    }
+  }
+}
