@@ -15,7 +15,7 @@ final class DebeziumProperties {
    */
   static Properties of(RelaySettings s, Map<String, String> passThrough) {
     Properties p = new Properties();
-    RelayConfig.Engine engine = s.raw().engine();
+    RelayConfig.Engine engine = s.engine();
     String tables = s.tables().stream().map(TableName::qualified).collect(Collectors.joining(","));
 
     p.setProperty("name", "outboxkit-" + s.slot());
@@ -37,15 +37,15 @@ final class DebeziumProperties {
     p.setProperty("database.user", s.dbUser());
     p.setProperty("database.password", s.dbPassword());
     p.setProperty("database.dbname", s.dbName());
-    p.setProperty("database.sslmode", s.raw().database().sslMode());
-    if (s.raw().database().sslRootCert() != null) {
-      p.setProperty("database.sslrootcert", s.raw().database().sslRootCert());
+    p.setProperty("database.sslmode", s.database().sslMode());
+    if (s.database().sslRootCert() != null) {
+      p.setProperty("database.sslrootcert", s.database().sslRootCert());
     }
     // Passed to the JDBC driver of Debezium's connections: a dead peer is noticed (see Security).
     p.setProperty("database.tcpKeepAlive", "true");
     p.setProperty(
         "database.connectTimeout",
-        Long.toString(Math.max(1, s.raw().database().connectTimeout().toSeconds())));
+        Long.toString(Math.max(1, s.database().connectTimeout().toSeconds())));
     p.setProperty("plugin.name", "pgoutput");
     p.setProperty("slot.name", s.slot());
     p.setProperty("publication.name", s.publication());
@@ -74,8 +74,7 @@ final class DebeziumProperties {
     p.setProperty("heartbeat.interval.ms", "0");
     // Logical messages: the relay's checkpoints, and outbox events written as WAL messages.
     p.setProperty(
-        "message.prefix.include.list",
-        RowConverter.CHECKPOINT_PREFIX + "," + s.raw().messagePrefix());
+        "message.prefix.include.list", RowConverter.CHECKPOINT_PREFIX + "," + s.messagePrefix());
 
     // The relay supervises the engine itself (restart with backoff).
     p.setProperty("errors.max.retries", "0");

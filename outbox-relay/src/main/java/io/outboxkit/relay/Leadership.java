@@ -62,7 +62,7 @@ final class Leadership implements AutoCloseable {
         onStandby.run();
         announced = true;
       }
-      Thread.sleep(settings.raw().standby().pollInterval().toMillis());
+      Thread.sleep(settings.standby().pollInterval().toMillis());
     }
     return false;
   }

@@ -35,7 +35,7 @@ final class RelayHealth {
             "database", s.settings().dbName(),
             "streaming", state == RelaySupervisor.State.STREAMING));
     d.put("nats", Map.of("connection", s.publisher().status()));
-    d.put("stream", s.settings().raw().stream().name());
+    d.put("stream", s.settings().stream().name());
     d.put("consecutiveFailures", s.consecutiveFailures());
     if (s.lastError() != null) {
       d.put("lastError", s.lastError());

@@ -14,11 +14,22 @@ import java.util.regex.Pattern;
 import org.postgresql.PGProperty;
 
 /**
- * The relay's settings, checked and resolved once at start-up. Every problem names the setting, its
- * environment variable and the fix.
+ * The relay's settings, checked and resolved once at start-up: everything the relay reads of its
+ * configuration comes from here. Every problem names the setting, its environment variable and the
+ * fix.
  */
 record RelaySettings(
-    RelayConfig raw,
+    RelayConfig.Database database,
+    RelayConfig.Nats nats,
+    RelayConfig.Stream stream,
+    RelayConfig.Publish publish,
+    RelayConfig.Engine engine,
+    RelayConfig.Standby standby,
+    boolean createPublication,
+    String messagePrefix,
+    Duration shutdownTimeout,
+    Duration slotCheckInterval,
+    boolean exitOnFatal,
     String dbHost,
     int dbPort,
     String dbName,
@@ -177,7 +188,17 @@ record RelaySettings(
           "set only the one the server expects");
     }
     return new RelaySettings(
-        c,
+        db,
+        c.nats(),
+        stream,
+        pub,
+        engine,
+        c.standby(),
+        c.createPublication(),
+        c.messagePrefix(),
+        c.shutdownTimeout(),
+        c.slotCheckInterval(),
+        c.exitOnFatal(),
         db.host(),
         db.port(),
         db.name(),
@@ -225,7 +246,7 @@ record RelaySettings(
 
   /** The connection properties of every JDBC connection the relay opens, password included. */
   java.util.Properties jdbcProperties() {
-    RelayConfig.Database db = raw.database();
+    RelayConfig.Database db = database();
     java.util.Properties p = new java.util.Properties();
     PGProperty.PG_HOST.set(p, dbHost);
     PGProperty.PG_PORT.set(p, dbPort);
@@ -259,7 +280,7 @@ record RelaySettings(
         + ", tables="
         + tables
         + ", stream="
-        + raw.stream().name()
+        + stream().name()
         + "]";
   }
 }

@@ -67,15 +67,15 @@ final class RelaySupervisor {
     this.db = new SourceDatabase(settings);
     String wildcard = settings.subjects().wildcard();
     String dlq = settings.deadLetterSubject();
-    RelayConfig.Publish publish = settings.raw().publish();
-    this.tail = new StreamTail(settings.raw().stream().name(), wildcard, dlq);
+    RelayConfig.Publish publish = settings.publish();
+    this.tail = new StreamTail(settings.stream().name(), wildcard, dlq);
     this.publisher =
         new JetStreamPublisher(
             new NatsConnector(
-                settings.raw().nats(),
+                settings.nats(),
                 "outboxkit-relay-" + settings.slot(),
                 Math.max(10_000, publish.maxInFlight() * 2)),
-            new StreamProvisioner(settings.raw().stream(), wildcard, dlq),
+            new StreamProvisioner(settings.stream(), wildcard, dlq),
             tail,
             new DeadLetters(dlq),
             publish,
@@ -126,7 +126,7 @@ final class RelaySupervisor {
   void onStartup(StartupEvent event) {
     log.info("starting relay: {}", settings);
     thread.start();
-    long every = settings.raw().slotCheckInterval().toMillis();
+    long every = settings.slotCheckInterval().toMillis();
     monitor.scheduleWithFixedDelay(this::checkSlot, every, every, TimeUnit.MILLISECONDS);
   }
 
@@ -158,8 +158,7 @@ final class RelaySupervisor {
 
   private void loop() {
     Backoff backoff =
-        Backoff.of(
-            settings.raw().engine().restartBackoff(), settings.raw().engine().restartBackoffMax());
+        Backoff.of(settings.engine().restartBackoff(), settings.engine().restartBackoffMax());
     int attempt = 0;
     while (!stopping) {
       try {
@@ -178,7 +177,7 @@ final class RelaySupervisor {
                 publisher,
                 converter,
                 metrics,
-                new Checkpoints(db, settings.raw().engine().heartbeatInterval()),
+                new Checkpoints(db, settings.engine().heartbeatInterval()),
                 stored,
                 new RelayEngine.Listener() {
                   @Override
@@ -188,7 +187,7 @@ final class RelaySupervisor {
                         "streaming slot {} of {} to stream {}",
                         settings.slot(),
                         settings.dbName(),
-                        settings.raw().stream().name());
+                        settings.stream().name());
                   }
 
                   @Override
@@ -269,7 +268,7 @@ final class RelaySupervisor {
       return Set.of();
     }
     try {
-      long margin = Math.max(1000, 2L * settings.raw().publish().maxInFlight());
+      long margin = Math.max(1000, 2L * settings.publish().maxInFlight());
       Set<String> ids = tail.idsReplayedFrom(publisher.connection(), resume, margin);
       if (!ids.isEmpty()) {
         log.info(
@@ -280,7 +279,7 @@ final class RelaySupervisor {
       return ids;
     } catch (IOException | io.nats.client.JetStreamApiException e) {
       throw RelayException.retryable(
-          "reading the end of stream " + settings.raw().stream().name() + " failed: " + e, e);
+          "reading the end of stream " + settings.stream().name() + " failed: " + e, e);
     }
   }
 
@@ -311,7 +310,7 @@ final class RelaySupervisor {
       if (e2 != null && !stopping) {
         log.warn("{}: stopping the engine until the lock is held again", e.getMessage());
         metrics.active.set(0);
-        e2.stop(settings.raw().shutdownTimeout().toMillis());
+        e2.stop(settings.shutdownTimeout().toMillis());
       }
     } catch (RuntimeException e) {
       log.debug("slot check failed", e);
@@ -325,7 +324,7 @@ final class RelaySupervisor {
     metrics.active.set(0);
     leadership.close();
     publisher.close();
-    if (settings.raw().exitOnFatal()) {
+    if (settings.exitOnFatal()) {
       // A clean exit with status 2, so that a process supervisor shows the failure.
       Thread exit = new Thread(() -> System.exit(2), "outboxkit-relay-exit");
       exit.start();
@@ -343,16 +342,16 @@ final class RelaySupervisor {
     log.info("stopping: draining in-flight publishes");
     RelayEngine e = engine;
     if (e != null) {
-      e.stop(settings.raw().shutdownTimeout().toMillis());
+      e.stop(settings.shutdownTimeout().toMillis());
       try {
-        e.awaitFinished(settings.raw().shutdownTimeout().toMillis());
+        e.awaitFinished(settings.shutdownTimeout().toMillis());
       } catch (InterruptedException ex) {
         Thread.currentThread().interrupt();
       }
     }
     thread.interrupt();
     try {
-      thread.join(settings.raw().shutdownTimeout().toMillis());
+      thread.join(settings.shutdownTimeout().toMillis());
     } catch (InterruptedException ex) {
       Thread.currentThread().interrupt();
     }

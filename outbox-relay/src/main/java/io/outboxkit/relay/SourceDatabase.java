@@ -62,7 +62,7 @@ final class SourceDatabase {
               + ":"
               + settings.dbPort()
               + " (ssl-mode "
-              + settings.raw().database().sslMode()
+              + settings.database().sslMode()
               + ": "
               + e.getMessage()
               + ")",

@@ -168,7 +168,7 @@ final class StartupChecks {
         }
       }
     }
-    boolean create = settings.raw().createPublication();
+    boolean create = settings.createPublication();
     if (insert == null) {
       String sql = Provisioning.createPublicationSql(pub, wanted) + ";";
       if (!create) {

@@ -76,7 +76,10 @@ class RelaySettingsTest {
     assertThat(s.tables()).hasSize(1);
     assertThat(s.subjects().wildcard()).isEqualTo("outbox.*.*");
     assertThat(s.toString()).doesNotContain("secret");
-    assertThat(s.raw().toString()).doesNotContain("secret");
+    assertThat(config(db("app", "secret", null), "outbox.{aggregate_type}.{event_type}", 4000))
+        .asString()
+        .doesNotContain("secret");
+    assertThat(s.database().toString()).doesNotContain("secret");
     assertThat(RelaySettings.JDBC_URL).doesNotContain("secret").doesNotContain("app");
   }
 
