@@ -41,7 +41,7 @@ final class RelayEngine
     /** Debezium's task started: the replication stream is open. */
     void streaming();
 
-    /** A batch went through (events or checkpoints): the pipeline flows. */
+    /** A checkpoint went through and its offset was handed over: the pipeline flows. */
     void flowing();
   }
 
@@ -158,7 +158,9 @@ final class RelayEngine
       committer.markProcessed(event);
     }
     committer.markBatchFinished();
-    listener.flowing();
+    if (!resumePoints.isEmpty()) {
+      listener.flowing(); // progress is stored, not only replayed: the pipeline flows again
+    }
     if (reachedMarker) {
       log.info("drained up to the stop marker; offset stored");
       drained.countDown();
