@@ -14,8 +14,8 @@ import java.util.Map;
 import org.reactivestreams.Publisher;
 
 /**
- * {@code /health/readiness}: UP when events (or the relay's checkpoints) flow through a started
- * engine with NATS connected, or when waiting as a standby; DOWN while connecting, while the engine
+ * {@code /health/readiness}: UP once a checkpoint has gone through a started engine (events flow
+ * and offsets are stored) with NATS connected, or when waiting as a standby; DOWN while connecting, while the engine
  * fails and restarts ({@code consecutiveFailures}, {@code lastError}), or after a fatal error.
  * {@code /health/liveness}: DOWN only after a fatal error. Both carry the replication, NATS and
  * stream details.
