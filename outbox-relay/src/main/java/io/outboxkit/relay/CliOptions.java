@@ -2,10 +2,6 @@ package io.outboxkit.relay;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.micronaut.context.ApplicationContext;
-import io.micronaut.context.annotation.Context;
-import io.micronaut.context.annotation.Replaces;
-import io.micronaut.context.annotation.Requires;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.util.LinkedHashMap;
@@ -18,9 +14,6 @@ import picocli.CommandLine.Spec;
  * OUTBOXKIT_RELAY_*} environment variables as the relay, overridden by options) and how to print.
  */
 final class CliOptions {
-  /** The Micronaut environment of the CLI: binds the relay's settings, runs no relay. */
-  static final String ENVIRONMENT = "outboxkit-cli";
-
   private static final ObjectMapper JSON =
       new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -98,15 +91,7 @@ final class CliOptions {
     put(p, "stream.name", stream);
     put(p, "slot-name", slot);
     set.forEach((k, v) -> put(p, k.startsWith("outboxkit.relay.") ? k.substring(16) : k, v));
-    try (ApplicationContext context =
-        ApplicationContext.builder()
-            .environments(ENVIRONMENT)
-            .deduceEnvironment(false)
-            .banner(false)
-            .properties(p)
-            .start()) {
-      return RelaySettings.from(context.getBean(RelayConfig.class));
-    }
+    return RelaySettings.from(SettingsBinder.bind(p));
   }
 
   private static void put(Map<String, Object> p, String key, Object value) {
@@ -136,13 +121,4 @@ final class CliOptions {
     out().flush();
     return true;
   }
-
-  /**
-   * Stands in for the relay in the CLI's application context, so that binding the settings does not
-   * start a relay.
-   */
-  @Context
-  @Replaces(RelaySupervisor.class)
-  @Requires(env = ENVIRONMENT)
-  static final class NoRelay {}
 }

@@ -36,9 +36,13 @@ final class StatusCommand implements Callable<Integer> {
     try (CliSession s = new CliSession(options.settings())) {
       Map<String, Object> result = new LinkedHashMap<>();
       result.put("relay", relay(s));
-      result.put("stream", stream(s));
-      result.put("consumers", consumers(s));
-      result.put("deadLetters", deadLetterCounts(s, DeadLetterCommands.defaultFilter(s)));
+      Map<String, Object> stream = stream(s);
+      result.put("stream", stream);
+      boolean exists = Boolean.TRUE.equals(stream.get("exists"));
+      result.put("consumers", exists ? consumers(s) : List.of());
+      result.put(
+          "deadLetters",
+          exists ? deadLetterCounts(s, DeadLetterCommands.defaultFilter(s)) : Map.of());
       if (!options.printJson(result)) {
         print(options.out(), result);
       }
@@ -84,9 +88,19 @@ final class StatusCommand implements Callable<Integer> {
 
   static Map<String, Object> stream(CliSession s) throws Exception {
     JetStreamManagement jsm = s.jsm();
-    StreamInfo info = jsm.getStreamInfo(s.stream());
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("name", s.stream());
+    StreamInfo info;
+    try {
+      info = jsm.getStreamInfo(s.stream());
+    } catch (JetStreamApiException e) {
+      if (e.getApiErrorCode() != 10059) {
+        throw e;
+      }
+      m.put("exists", false);
+      return m;
+    }
+    m.put("exists", true);
     m.put("subjects", info.getConfiguration().getSubjects());
     m.put("messages", info.getStreamState().getMsgCount());
     m.put("bytes", info.getStreamState().getByteCount());
@@ -164,6 +178,13 @@ final class StatusCommand implements Callable<Integer> {
       out.printf("  problem:  %s%n", off.get("problem"));
     }
     Map<String, Object> st = (Map<String, Object>) r.get("stream");
+    if (!Boolean.TRUE.equals(st.get("exists"))) {
+      out.printf(
+          "Stream %s does not exist (the relay creates it at its first start; or check --stream)%n",
+          st.get("name"));
+      out.flush();
+      return;
+    }
     out.printf("Stream %s %s%n", st.get("name"), st.get("subjects"));
     out.printf(
         "  messages: %s (%s), sequences %s..%s%n",

@@ -79,7 +79,8 @@ class CliIT {
                     type,
                     "Zürich, Bahnhofstraße 1",
                     event,
-                    ("{\"id\":\"" + id + "\",\"text\":\"grüße 🌍\"}").getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    ("{\"id\":\"" + id + "\",\"text\":\"grüße 🌍\"}")
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8),
                     headers));
   }
 
