@@ -165,7 +165,10 @@ final class Redrive {
     }
     Headers h = new Headers();
     for (String name : d.headers().keySet()) {
-      if (!DeadLetter.ADDED.contains(name) && !name.equals(OutboxHeaders.MSG_ID)) {
+      // No replay position: the relay reads those of its own messages only, in WAL order.
+      if (!DeadLetter.ADDED.contains(name)
+          && !name.equals(OutboxHeaders.MSG_ID)
+          && !name.equals(OutboxHeaders.REPLAY_LSN)) {
         h.add(name, d.headers().get(name));
       }
     }

@@ -36,6 +36,9 @@ final class RelayCommands implements Runnable {
     SLOT_DROPPED(
         "the replication slot is gone: the WAL of events committed since the last stored offset"
             + " may be gone with it"),
+    SLOT_LOST(
+        "the slot lost WAL it needs (wal_status lost, e.g. max_slot_wal_keep_size): events after"
+            + " the last stored offset cannot be streamed from it"),
     SLOT_ADVANCED(
         "the slot was advanced past the relay's stored offset by another client: events in"
             + " between were never relayed"),
@@ -132,7 +135,10 @@ final class RelayCommands implements Runnable {
           }
           return OutboxkitCli.OK;
         }
-        boolean replay = problem == Problem.SLOT_DROPPED || problem == Problem.SLOT_ADVANCED;
+        boolean replay =
+            problem == Problem.SLOT_DROPPED
+                || problem == Problem.SLOT_LOST
+                || problem == Problem.SLOT_ADVANCED;
         OutboxRows.Range range = null;
         long rows = 0;
         if (replay) {
@@ -208,6 +214,9 @@ final class RelayCommands implements Runnable {
             ? Problem.SLOT_DROPPED
             : Problem.NONE;
       }
+      if (s.slotWalLost()) {
+        return Problem.SLOT_LOST;
+      }
       if (s.problem() != null) {
         return Problem.OFFSETS_CORRUPT;
       }
@@ -227,7 +236,10 @@ final class RelayCommands implements Runnable {
       List<String> steps = new ArrayList<>();
       steps.add("take the lock of slot " + st.slot() + " (no relay may start meanwhile)");
       switch (p) {
-        case SLOT_DROPPED -> {
+        case SLOT_DROPPED, SLOT_LOST -> {
+          if (p == Problem.SLOT_LOST) {
+            steps.add("drop replication slot " + st.slot() + ", which cannot stream any more");
+          }
           steps.add(
               "create replication slot "
                   + st.slot()
@@ -269,7 +281,13 @@ final class RelayCommands implements Runnable {
     private static void apply(CliSession s, Problem p) throws SQLException {
       RelaySettings st = s.settings;
       try (Connection c = s.db.connect()) {
-        if (p == Problem.SLOT_DROPPED) {
+        if (p == Problem.SLOT_LOST) {
+          try (PreparedStatement ps = c.prepareStatement("SELECT pg_drop_replication_slot(?)")) {
+            ps.setString(1, st.slot());
+            ps.executeQuery().close();
+          }
+        }
+        if (p == Problem.SLOT_DROPPED || p == Problem.SLOT_LOST) {
           try (PreparedStatement ps =
               c.prepareStatement(
                   "SELECT lsn::text FROM pg_create_logical_replication_slot(?, 'pgoutput')")) {
@@ -281,7 +299,7 @@ final class RelayCommands implements Runnable {
         if (p != Problem.OFFSETS_LOST) {
           delete(c, st.offsetsTable().qualified(), st.slot());
         }
-        if (p == Problem.SLOT_DROPPED || p == Problem.OFFSETS_LOST) {
+        if (p == Problem.SLOT_DROPPED || p == Problem.SLOT_LOST || p == Problem.OFFSETS_LOST) {
           delete(c, StateTables.slots(st), st.slot());
         }
         c.commit();

@@ -21,6 +21,7 @@ import java.util.Objects;
  * @param offsetsStored the relay has stored offsets for this slot before
  * @param slotExists the replication slot exists
  * @param slotConfirmedLsn its confirmed LSN, or null
+ * @param slotWalLost the slot exists but PostgreSQL removed WAL it needs ({@code wal_status} lost)
  */
 record RelayState(
     Long offsetLsn,
@@ -29,10 +30,29 @@ record RelayState(
     boolean recorded,
     boolean offsetsStored,
     boolean slotExists,
-    Long slotConfirmedLsn) {
+    Long slotConfirmedLsn,
+    boolean slotWalLost) {
 
   static RelayState read(CliSession s, Connection c) throws SQLException {
     RelaySettings st = s.settings;
+    String confirmed = null;
+    boolean exists;
+    boolean lost;
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT confirmed_flush_lsn::text, wal_status = 'lost' FROM pg_replication_slots"
+                + " WHERE slot_name = ?")) {
+      ps.setString(1, st.slot());
+      try (ResultSet rs = ps.executeQuery()) {
+        exists = rs.next();
+        confirmed = exists ? rs.getString(1) : null;
+        lost = exists && rs.getBoolean(2);
+      }
+    }
+    Long slotLsn = confirmed == null ? null : OffsetLsn.parse(confirmed);
+    if (!stateTablesExist(c, st)) {
+      return new RelayState(null, null, null, false, false, exists, slotLsn, lost); // never ran
+    }
     Long lsn = null;
     String problem = null;
     try {
@@ -47,65 +67,44 @@ record RelayState(
               .orElse(null);
     } catch (PostgresOffsetStore.CorruptOffsetException e) {
       problem = "corrupt offsets";
-    } catch (org.apache.kafka.connect.errors.ConnectException e) {
-      problem = "offsets unreadable: " + e.getMessage();
     }
-    OffsetDateTime storedAt = null;
-    boolean recorded = false;
-    boolean offsetsStored = false;
-    if (problem == null || problem.equals("corrupt offsets")) {
-      storedAt =
-          one(
-              c,
-              "SELECT max(updated_at) FROM "
-                  + st.offsetsTable().qualified()
-                  + " WHERE slot_name = ?",
-              st.slot());
-      try (PreparedStatement ps =
-          c.prepareStatement(
-              "SELECT first_offset_at IS NOT NULL FROM "
-                  + StateTables.slots(st)
-                  + " WHERE slot_name = ?")) {
-        ps.setString(1, st.slot());
-        try (ResultSet rs = ps.executeQuery()) {
-          if (rs.next()) {
-            recorded = true;
-            offsetsStored = rs.getBoolean(1);
-          }
-        }
-      }
-    }
-    String confirmed = null;
-    boolean exists;
+    OffsetDateTime storedAt;
     try (PreparedStatement ps =
         c.prepareStatement(
-            "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = ?")) {
+            "SELECT max(updated_at) FROM "
+                + st.offsetsTable().qualified()
+                + " WHERE slot_name = ?")) {
       ps.setString(1, st.slot());
       try (ResultSet rs = ps.executeQuery()) {
-        exists = rs.next();
-        confirmed = exists ? rs.getString(1) : null;
+        storedAt = rs.next() ? rs.getObject(1, OffsetDateTime.class) : null;
       }
     }
-    return new RelayState(
-        lsn,
-        storedAt,
-        problem,
-        recorded,
-        offsetsStored,
-        exists,
-        confirmed == null ? null : OffsetLsn.parse(confirmed));
+    boolean recorded = false;
+    boolean offsetsStored = false;
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT first_offset_at IS NOT NULL FROM "
+                + StateTables.slots(st)
+                + " WHERE slot_name = ?")) {
+      ps.setString(1, st.slot());
+      try (ResultSet rs = ps.executeQuery()) {
+        if (rs.next()) {
+          recorded = true;
+          offsetsStored = rs.getBoolean(1);
+        }
+      }
+    }
+    return new RelayState(lsn, storedAt, problem, recorded, offsetsStored, exists, slotLsn, lost);
   }
 
-  private static OffsetDateTime one(Connection c, String sql, String slot) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(sql)) {
-      ps.setString(1, slot);
+  private static boolean stateTablesExist(Connection c, RelaySettings st) throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement("SELECT to_regclass(?) IS NOT NULL AND to_regclass(?) IS NOT NULL")) {
+      ps.setString(1, st.offsetsTable().qualified());
+      ps.setString(2, StateTables.slots(st));
       try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? rs.getObject(1, OffsetDateTime.class) : null;
-      } catch (SQLException e) {
-        if ("42P01".equals(e.getSQLState())) {
-          return null; // no state tables yet: the relay never ran
-        }
-        throw e;
+        rs.next();
+        return rs.getBoolean(1);
       }
     }
   }

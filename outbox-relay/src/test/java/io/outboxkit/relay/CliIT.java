@@ -45,6 +45,8 @@ class CliIT {
   @BeforeEach
   void deployment() throws Exception {
     OutboxSchema.migrateOutbox(infra.dataSource(), TableName.DEFAULT_OUTBOX);
+    // Each test is its own deployment: its own slot and stream, and only its own rows.
+    infra.jdbi().useHandle(h -> h.execute("TRUNCATE public.outbox"));
     run++;
     prefix = infra.prefix() + "c" + run;
     stream = infra.streamName() + "_C" + run;
@@ -319,6 +321,83 @@ class CliIT {
       assertThat(all.stream().map(StreamContents.Stored::msgId).collect(Collectors.toSet()))
           .isEqualTo(expected);
     }
+  }
+
+  @Test
+  void aConsumersDeadLetterIsRedrivenOnceAndAppliedOnce() throws Exception {
+    OutboxSchema.migrateInbox(infra.dataSource(), TableName.DEFAULT_INBOX);
+    infra.jdbi().useHandle(h -> h.execute("CREATE TABLE IF NOT EXISTS applied (id text)"));
+    String poison = id(3, 2);
+    java.util.concurrent.atomic.AtomicBoolean broken =
+        new java.util.concurrent.atomic.AtomicBoolean(true);
+    try (RelayProcess relay = new RelayProcess(env).start();
+        Connection nc = TestInfra.connect(infra.natsUrl())) {
+      relay.awaitStreaming(Duration.ofSeconds(60));
+      try (io.outboxkit.consumer.OutboxConsumer consumer =
+          io.outboxkit.consumer.OutboxConsumer.builder()
+              .name(prefix + "-billing")
+              .connection(nc)
+              .jdbi(infra.jdbi())
+              .stream(stream)
+              .filterSubject(prefix + ".>")
+              .deadLetterSubject(prefix + "-dlq.billing")
+              .maxDeliveries(2)
+              .backoff(Duration.ofMillis(10), Duration.ofMillis(50))
+              .handler(
+                  (h, e) -> {
+                    if (e.id().equals(poison) && broken.get()) {
+                      throw new IllegalStateException("tariff missing for Zürich ✗");
+                    }
+                    h.execute("INSERT INTO applied (id) VALUES (?)", e.id());
+                  })
+              .build()
+              .start()) {
+        for (int i = 1; i <= 3; i++) {
+          insert(id(3, i), "meter", "Read", "{\"traceparent\": \"00-abc-def-01\"}");
+        }
+        Ports.await(
+            "the consumer's dead letter",
+            Duration.ofSeconds(60),
+            () ->
+                cli.run("status", "--json")
+                        .json()
+                        .at("/deadLetters/" + prefix + "-dlq.billing")
+                        .asLong()
+                    == 1);
+        JsonNode dl = cli.run("dlq", "list", "--json").json().get(0);
+        assertThat(dl.get("deadLetteredBy").asText()).isEqualTo(prefix + "-billing");
+        assertThat(dl.get("id").asText()).isEqualTo(poison);
+        assertThat(dl.get("kind").asText()).isEqualTo("java.lang.IllegalStateException");
+        assertThat(dl.get("reason").asText()).contains("tariff missing for Zürich ✗");
+        assertThat(dl.get("originalSubject").asText()).isEqualTo(prefix + ".meter.Read");
+        assertThat(applied()).containsExactlyInAnyOrder(id(3, 1), id(3, 3));
+
+        broken.set(false); // the fix
+        awaitWindow();
+        CliRun.Result redrive = cli.run("dlq", "redrive", dl.get("seq").asText(), "--json");
+        assertThat(redrive.exit()).as(redrive.toString()).isZero();
+        assertThat(redrive.json().get(0).get("outcome").asText()).isEqualTo("redriven");
+        Ports.await(
+            "the redriven event applied", Duration.ofSeconds(30), () -> applied().contains(poison));
+        CliRun.Result again = cli.run("dlq", "redrive", "--all", "--json");
+        assertThat(again.exit()).as(again.toString()).isZero();
+        assertThat(again.json().size()).isZero();
+        List<StreamContents.Stored> copies =
+            StreamContents.readAll(nc, stream).stream()
+                .filter(s -> poison.equals(s.msgId()))
+                .toList();
+        assertThat(copies).hasSize(2); // the original and its one redrive
+        assertThat(copies.get(1).header("traceparent")).isEqualTo("00-abc-def-01");
+        assertThat(copies.get(1).header(OutboxHeaders.ERROR)).isNull();
+      }
+      assertThat(applied()).containsExactlyInAnyOrder(id(3, 1), poison, id(3, 3));
+    }
+  }
+
+  private static List<String> applied() {
+    return infra
+        .jdbi()
+        .withHandle(h -> h.select("SELECT id FROM applied").mapTo(String.class).list());
   }
 
   private void awaitWindow() {
