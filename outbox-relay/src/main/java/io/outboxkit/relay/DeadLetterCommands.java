@@ -81,6 +81,29 @@ final class DeadLetterCommands implements Runnable {
     return d != null && d.isDeadLetter() ? d : null;
   }
 
+  /** Which dead letters: sequences, or {@code --all} on {@code --subject}. */
+  static final class Selection {
+    @Parameters(paramLabel = "SEQ", arity = "0..*", description = "Stream sequences.")
+    List<Long> seqs = new ArrayList<>();
+
+    @Option(names = "--all", description = "Every dead letter on --subject.")
+    boolean all;
+
+    @Option(
+        names = "--subject",
+        description = "With --all: the subjects (default: all dead-letter subjects).",
+        paramLabel = "FILTER")
+    String subject;
+
+    boolean valid(CliOptions options) {
+      if (seqs.isEmpty() == !all) {
+        options.err().println("outboxkit: name dead letters by sequence, or give --all");
+        return false;
+      }
+      return true;
+    }
+  }
+
   @Command(
       name = "list",
       mixinStandardHelpOptions = true,
@@ -173,17 +196,7 @@ final class DeadLetterCommands implements Runnable {
   static final class RedriveCommand implements Callable<Integer> {
     @Mixin CliOptions options;
 
-    @Parameters(paramLabel = "SEQ", arity = "0..*", description = "Stream sequences.")
-    List<Long> seqs = new ArrayList<>();
-
-    @Option(names = "--all", description = "Every dead letter on --subject.")
-    boolean all;
-
-    @Option(
-        names = "--subject",
-        description = "With --all: subjects to read (default: all dead-letter subjects).",
-        paramLabel = "FILTER")
-    String subject;
+    @Mixin Selection which;
 
     @Option(
         names = "--rate",
@@ -193,18 +206,18 @@ final class DeadLetterCommands implements Runnable {
 
     @Override
     public Integer call() throws Exception {
-      if (seqs.isEmpty() == !all) {
-        options.err().println("outboxkit: name dead letters by sequence, or give --all");
+      if (!which.valid(options)) {
         return OutboxkitCli.USAGE;
       }
       try (CliSession s = new CliSession(options.settings())) {
         StateTables.migrate(s.settings);
         List<DeadLetter> letters = new ArrayList<>();
         int missing = 0;
-        if (all) {
-          letters.addAll(read(s, subject != null ? subject : defaultFilter(s), Integer.MAX_VALUE));
+        if (which.all) {
+          letters.addAll(
+              read(s, which.subject != null ? which.subject : defaultFilter(s), Integer.MAX_VALUE));
         } else {
-          for (long seq : seqs) {
+          for (long seq : which.seqs) {
             DeadLetter d = at(s, seq);
             if (d == null) {
               missing++;
@@ -223,7 +236,7 @@ final class DeadLetterCommands implements Runnable {
             Map<String, Object> r;
             if (d == null) {
               r = new LinkedHashMap<>();
-              r.put("seq", seqs.get(i));
+              r.put("seq", which.seqs.get(i));
               r.put("outcome", "not_found");
               r.put("detail", "no dead letter at this sequence (already redriven or purged?)");
             } else {
@@ -263,31 +276,20 @@ final class DeadLetterCommands implements Runnable {
   static final class Purge implements Callable<Integer> {
     @Mixin CliOptions options;
 
-    @Parameters(paramLabel = "SEQ", arity = "0..*", description = "Stream sequences.")
-    List<Long> seqs = new ArrayList<>();
-
-    @Option(names = "--all", description = "Every message on --subject.")
-    boolean all;
-
-    @Option(
-        names = "--subject",
-        description = "With --all: the subjects to purge (default: all dead-letter subjects).",
-        paramLabel = "FILTER")
-    String subject;
+    @Mixin Selection which;
 
     @Option(names = "--yes", description = "Do it (without: say what would be deleted).")
     boolean yes;
 
     @Override
     public Integer call() throws Exception {
-      if (seqs.isEmpty() == !all) {
-        options.err().println("outboxkit: name dead letters by sequence, or give --all");
+      if (!which.valid(options)) {
         return OutboxkitCli.USAGE;
       }
       try (CliSession s = new CliSession(options.settings())) {
         Map<String, Object> result = new LinkedHashMap<>();
-        if (all) {
-          String filter = subject != null ? subject : defaultFilter(s);
+        if (which.all) {
+          String filter = which.subject != null ? which.subject : defaultFilter(s);
           long n =
               StatusCommand.deadLetterCounts(s, filter).values().stream()
                   .mapToLong(Long::longValue)
@@ -301,7 +303,7 @@ final class DeadLetterCommands implements Runnable {
         } else {
           List<Long> found = new ArrayList<>();
           List<Long> notFound = new ArrayList<>();
-          for (long seq : seqs) {
+          for (long seq : which.seqs) {
             (at(s, seq) != null ? found : notFound).add(seq);
           }
           result.put("deadLetters", found);

@@ -234,6 +234,14 @@ final class RelayCommands implements Runnable {
     private static List<String> steps(CliSession s, Problem p, OutboxRows.Range range, long rows) {
       RelaySettings st = s.settings;
       List<String> steps = new ArrayList<>();
+      String republish =
+          range == null
+              ? null
+              : "republish "
+                  + rows
+                  + " outbox rows created since "
+                  + range.since()
+                  + " (still in the table; ids the stream holds are skipped)";
       steps.add("take the lock of slot " + st.slot() + " (no relay may start meanwhile)");
       switch (p) {
         case SLOT_DROPPED, SLOT_LOST -> {
@@ -245,22 +253,12 @@ final class RelayCommands implements Runnable {
                   + st.slot()
                   + " (pgoutput): the relay streams every event committed after it");
           steps.add("delete the offsets and the slot record of " + st.slot());
-          steps.add(
-              "republish "
-                  + rows
-                  + " outbox rows created since "
-                  + range.since()
-                  + " (still in the table; ids the stream holds are skipped)");
+          steps.add(republish);
         }
         case SLOT_ADVANCED -> {
           steps.add(
               "delete the stored offsets of " + st.slot() + ": the relay resumes at the slot");
-          steps.add(
-              "republish "
-                  + rows
-                  + " outbox rows created since "
-                  + range.since()
-                  + " (still in the table; ids the stream holds are skipped)");
+          steps.add(republish);
         }
         case OFFSETS_LOST ->
             steps.add(

@@ -51,17 +51,7 @@ class CliIT {
     prefix = infra.prefix() + "c" + run;
     stream = infra.streamName() + "_C" + run;
     slot = prefix + "_slot";
-    env =
-        new LinkedHashMap<>(
-            RelayProcess.env(
-                infra.pgHost(),
-                infra.pgPort(),
-                infra.database(),
-                infra.pgUser(),
-                infra.pgPassword(),
-                infra.natsUrl(),
-                stream,
-                prefix));
+    env = new LinkedHashMap<>(RelayProcess.env(infra, infra.natsUrl(), stream, prefix));
     env.put("OUTBOXKIT_RELAY_STREAM_DUPLICATE_WINDOW", "1s");
     cli = new CliRun(env);
   }
