@@ -18,7 +18,7 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "consumer",
     mixinStandardHelpOptions = true,
-    description = "Durable consumers of the relay's stream.",
+    description = "Reset or rebuild a durable consumer (move it to the start, a sequence, a time).",
     subcommands = {ConsumerCommands.Reset.class, ConsumerCommands.Rebuild.class})
 final class ConsumerCommands implements Runnable {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;

@@ -20,6 +20,7 @@ import picocli.CommandLine.Parameters;
     name = "dlq",
     mixinStandardHelpOptions = true,
     description = {
+      "List, show, redrive or purge dead letters.",
       "Dead letters in the relay's stream: the relay's (rows it could not publish) and the"
           + " consumers' (events a handler gave up on). A dead letter is named by its stream"
           + " sequence (see list)."

@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
 @Command(
     name = "relay",
     mixinStandardHelpOptions = true,
-    description = "The relay's own state.",
+    description = "Reset the relay's state after it refused to start (dropped slot, lost offsets).",
     subcommands = {RelayCommands.Reset.class})
 final class RelayCommands implements Runnable {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;

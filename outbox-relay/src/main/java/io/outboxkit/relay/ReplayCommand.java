@@ -20,6 +20,7 @@ import picocli.CommandLine.Option;
     aliases = "backfill",
     mixinStandardHelpOptions = true,
     description = {
+      "Republish outbox rows still in the table (resumable, rate-limited).",
       "Republishes the outbox rows still in the table for an id or time range (or --all), in id"
           + " order, with their original ids as Nats-Msg-Id, by the relay's own conversion: the"
           + " stream drops what it still remembers, and consumers' inboxes apply each event once."

@@ -24,6 +24,7 @@ import picocli.CommandLine.Mixin;
     name = "status",
     mixinStandardHelpOptions = true,
     description = {
+      "The relay's slot, offsets and lock, the stream, its consumers, dead letters.",
       "Shows the relay's replication slot (active, retained WAL, confirmed LSN), its stored"
           + " offsets and lock, the stream (messages, first/last, duplicate window), each durable"
           + " consumer (pending, redelivered, last active) and the dead letters per subject."
