@@ -28,6 +28,51 @@ final class Leadership implements AutoCloseable {
     this.db = db;
   }
 
+  /** The lock's key: the same for every relay of a slot (and for the CLI's {@code relay reset}). */
+  private static final String TRY_LOCK =
+      "SELECT pg_try_advisory_lock(hashtext('outboxkit-relay'), hashtext(?))";
+
+  /**
+   * The backend pid of the session that holds the lock of {@code slot} (a running relay, or a
+   * {@code relay reset}), or null; reads {@code pg_locks} and takes nothing.
+   */
+  static Integer holder(Connection c, String slot) throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                + " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                + " AND classid::bigint = (hashtext('outboxkit-relay')::bigint & 4294967295)"
+                + " AND objid::bigint = (hashtext(?)::bigint & 4294967295) AND objsubid = 2")) {
+      ps.setString(1, slot);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? rs.getInt(1) : null;
+      }
+    }
+  }
+
+  /**
+   * Takes the lock once, without waiting: so that no relay starts while an operator resets its
+   * state. Released by {@link #close()}.
+   *
+   * @return true when the lock is held now
+   */
+  synchronized boolean tryAcquire() {
+    if (connection == null || !valid()) {
+      closeQuietly();
+      connection = db.connect();
+    }
+    try (PreparedStatement ps = connection.prepareStatement(TRY_LOCK)) {
+      ps.setString(1, settings.slot());
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getBoolean(1);
+      }
+    } catch (SQLException e) {
+      closeQuietly();
+      throw db.translate(e, "taking the relay lock on");
+    }
+  }
+
   /**
    * Blocks until this relay holds the lock, or {@code stopping} says to give up.
    *
@@ -36,26 +81,9 @@ final class Leadership implements AutoCloseable {
   boolean acquire(BooleanSupplier stopping, Runnable onStandby) throws InterruptedException {
     boolean announced = false;
     while (!stopping.getAsBoolean()) {
-      synchronized (this) {
-        if (connection == null || !valid()) {
-          closeQuietly();
-          connection = db.connect();
-        }
-        try (PreparedStatement ps =
-            connection.prepareStatement(
-                "SELECT pg_try_advisory_lock(hashtext('outboxkit-relay'), hashtext(?))")) {
-          ps.setString(1, settings.slot());
-          try (ResultSet rs = ps.executeQuery()) {
-            rs.next();
-            if (rs.getBoolean(1)) {
-              log.info("holding the lock of slot {}: this relay is active", settings.slot());
-              return true;
-            }
-          }
-        } catch (SQLException e) {
-          closeQuietly();
-          throw db.translate(e, "taking the relay lock on");
-        }
+      if (tryAcquire()) {
+        log.info("holding the lock of slot {}: this relay is active", settings.slot());
+        return true;
       }
       if (!announced) {
         log.info("another relay holds slot {}: waiting as standby", settings.slot());

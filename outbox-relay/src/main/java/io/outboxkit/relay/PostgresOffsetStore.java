@@ -124,12 +124,9 @@ public final class PostgresOffsetStore extends MemoryOffsetBackingStore {
               + table
               + " is corrupt ("
               + e.getMessage()
-              + "). The relay will not guess where to resume. If the replication slot still exists,"
-              + " delete the offset rows (DELETE FROM "
-              + table
-              + " WHERE slot_name = '"
-              + slot
-              + "') and the relay resumes from the slot's own position.");
+              + "). The relay will not guess where to resume: run outboxkit relay reset, which"
+              + " deletes them (the relay then resumes from the slot's own position) or, when the"
+              + " slot is gone too, recovers the gap (README: 'Recovering after a gap').");
     }
   }
 

@@ -43,6 +43,11 @@ final class RelayProcess implements AutoCloseable {
 
   /** Settings for a relay of the class's own database, the given NATS and stream. */
   static Map<String, String> env(TestInfra infra, String natsUrl, String stream) {
+    return env(infra, natsUrl, stream, infra.prefix());
+  }
+
+  /** Settings for a relay of the class's own database, with its names under {@code prefix}. */
+  static Map<String, String> env(TestInfra infra, String natsUrl, String stream, String prefix) {
     return env(
         infra.pgHost(),
         infra.pgPort(),
@@ -51,7 +56,7 @@ final class RelayProcess implements AutoCloseable {
         infra.pgPassword(),
         natsUrl,
         stream,
-        infra.prefix());
+        prefix);
   }
 
   /** Settings for a relay of a private PostgreSQL's {@code postgres} database. */
