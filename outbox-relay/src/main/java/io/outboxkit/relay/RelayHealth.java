@@ -15,10 +15,10 @@ import org.reactivestreams.Publisher;
 
 /**
  * {@code /health/readiness}: UP once a checkpoint has gone through a started engine (events flow
- * and offsets are stored) with NATS connected, or when waiting as a standby; DOWN while connecting, while the engine
- * fails and restarts ({@code consecutiveFailures}, {@code lastError}), or after a fatal error.
- * {@code /health/liveness}: DOWN only after a fatal error. Both carry the replication, NATS and
- * stream details.
+ * and offsets are stored) with NATS connected, or when waiting as a standby; DOWN while connecting,
+ * while the engine fails and restarts ({@code consecutiveFailures}, {@code lastError}), or after a
+ * fatal error. {@code /health/liveness}: DOWN only after a fatal error. Both carry the replication,
+ * NATS and stream details.
  */
 final class RelayHealth {
   private RelayHealth() {}

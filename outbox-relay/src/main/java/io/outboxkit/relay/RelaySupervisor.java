@@ -292,8 +292,8 @@ final class RelaySupervisor {
         return RelayException.fatal(
             "the WAL the relay needs to resume is gone from the server ("
                 + m
-                + "): events in that range cannot be relayed. See the README, 'Recovering after a"
-                + " gap'.");
+                + "): events in that range cannot be relayed. Recover with `outboxkit relay reset`"
+                + " (README, 'Recovering after a gap').");
       }
     }
     return null;

@@ -99,8 +99,8 @@ final class ResumeSafety {
               + (offsetLsn != null ? " (last committed offset at LSN " + offsetLsn + ")" : "")
               + ". It was dropped while the relay was down, so the WAL of events committed since"
               + " then may be gone and they cannot be relayed. The relay refuses to start from now"
-              + " silently. After you have dealt with the gap (e.g. republish rows still in the"
-              + " outbox table), reset with: DELETE FROM "
+              + " silently. Recover with `outboxkit relay reset` (it shows the gap, republishes the"
+              + " rows still in the outbox table and resets, after --yes), or by hand: DELETE FROM "
               + n.offsetsTable()
               + " WHERE slot_name = '"
               + n.slot()
@@ -120,7 +120,7 @@ final class ResumeSafety {
               + " (truncated?), though the relay has streamed from this slot before. The relay"
               + " will not guess where to resume. The slot still holds every event it has not"
               + " confirmed, so resuming from the slot is safe (JetStream drops replays inside its"
-              + " duplicate window): run DELETE FROM "
+              + " duplicate window): run `outboxkit relay reset --yes`, or by hand: DELETE FROM "
               + n.offsetsTable()
               + "_slots WHERE slot_name = '"
               + n.slot()
@@ -136,7 +136,8 @@ final class ResumeSafety {
               + offsetLsn
               + ": it was recreated or advanced by"
               + " another client, so events in between would be skipped. Find who uses the slot;"
-              + " to accept the gap, reset with: DELETE FROM "
+              + " then `outboxkit relay reset` shows the gap and republishes the rows still in the"
+              + " outbox table, or accept the gap by hand: DELETE FROM "
               + n.offsetsTable()
               + " WHERE slot_name = '"
               + n.slot()
