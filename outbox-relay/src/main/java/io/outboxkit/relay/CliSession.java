@@ -32,12 +32,12 @@ final class CliSession implements AutoCloseable {
   }
 
   String stream() {
-    return settings.raw().stream().name();
+    return settings.stream().name();
   }
 
   synchronized Connection nats() {
     if (nats == null) {
-      nats = new NatsConnector(settings.raw().nats(), "outboxkit-cli", 10_000).connect();
+      nats = new NatsConnector(settings.nats(), "outboxkit-cli", 10_000).connect();
     }
     return nats;
   }
@@ -52,7 +52,7 @@ final class CliSession implements AutoCloseable {
 
   /** The relay's conversion of a row into the message it publishes (or its dead letter). */
   RowConverter converter() {
-    return new RowConverter(settings.subjects(), deadLetters(), settings.raw().messagePrefix());
+    return new RowConverter(settings.subjects(), deadLetters(), settings.messagePrefix());
   }
 
   DeadLetters deadLetters() {

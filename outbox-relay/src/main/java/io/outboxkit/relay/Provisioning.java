@@ -7,10 +7,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
-import java.util.Map;
 import java.util.TreeSet;
-import org.flywaydb.core.Flyway;
-import org.postgresql.ds.PGSimpleDataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -93,21 +90,8 @@ final class Provisioning {
   /** Creates or migrates the relay's state tables (Flyway, in the offsets table's schema). */
   void stateTables() {
     TableName offsets = settings.offsetsTable();
-    PGSimpleDataSource ds = new PGSimpleDataSource();
-    settings.jdbcProperties().forEach((k, v) -> setProperty(ds, (String) k, String.valueOf(v)));
     try {
-      Flyway.configure(Provisioning.class.getClassLoader())
-          .dataSource(ds)
-          .schemas(offsets.schema())
-          .createSchemas(true)
-          // The schema may hold other tables (the outbox itself): that is no reason to stop.
-          .baselineOnMigrate(true)
-          .baselineVersion("0")
-          .table(offsets.name() + "_schema_history")
-          .locations("classpath:io/outboxkit/relay/migration")
-          .placeholders(Map.of("schema", offsets.schema(), "offsets", offsets.name()))
-          .load()
-          .migrate();
+      StateTables.migrate(settings);
     } catch (org.flywaydb.core.api.exception.FlywayValidateException e) {
       throw RelayException.fatal(
           "the relay's state tables in schema "
@@ -118,14 +102,6 @@ final class Provisioning {
     } catch (org.flywaydb.core.api.FlywayException e) {
       throw RelayException.retryable(
           "creating the relay's state tables failed: " + e.getMessage(), e);
-    }
-  }
-
-  private static void setProperty(PGSimpleDataSource ds, String name, String value) {
-    try {
-      ds.setProperty(name, value);
-    } catch (SQLException e) {
-      throw new IllegalStateException("pgjdbc refused its own property " + name, e);
     }
   }
 

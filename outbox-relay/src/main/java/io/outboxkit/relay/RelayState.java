@@ -1,6 +1,5 @@
 package io.outboxkit.relay;
 
-import java.nio.ByteBuffer;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -8,7 +7,6 @@ import java.sql.SQLException;
 import java.time.OffsetDateTime;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Objects;
 
 /**
  * What the relay keeps about a slot, as the CLI reads it: the stored offset (LSN and when it was
@@ -56,15 +54,7 @@ record RelayState(
     Long lsn = null;
     String problem = null;
     try {
-      Map<ByteBuffer, ByteBuffer> rows =
-          PostgresOffsetStore.load(
-              st.jdbcUrl(), st.dbUser(), st.dbPassword(), st.offsetsTable().qualified(), st.slot());
-      lsn =
-          rows.values().stream()
-              .map(OffsetLsn::lsnOf)
-              .filter(Objects::nonNull)
-              .max(Long::compareUnsigned)
-              .orElse(null);
+      lsn = ResumePosition.storedLsn(st);
     } catch (PostgresOffsetStore.CorruptOffsetException e) {
       problem = "corrupt offsets";
     }

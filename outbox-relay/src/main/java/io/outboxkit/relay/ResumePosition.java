@@ -13,18 +13,26 @@ final class ResumePosition {
   private ResumePosition() {}
 
   /**
-   * @return the LSN, or null when neither an offset nor the slot exists (a first start)
+   * The LSN of the stored offset, or null when none is stored.
+   *
+   * @throws PostgresOffsetStore.CorruptOffsetException when a stored offset does not parse
    */
-  static Long of(RelaySettings settings, SourceDatabase db) {
+  static Long storedLsn(RelaySettings settings) {
     Map<ByteBuffer, ByteBuffer> rows =
         PostgresOffsetStore.load(
             settings.jdbcProperties(), settings.offsetsTable().qualified(), settings.slot());
-    Long stored =
-        rows.values().stream()
-            .map(OffsetLsn::lsnOf)
-            .filter(Objects::nonNull)
-            .max(Long::compareUnsigned)
-            .orElse(null);
+    return rows.values().stream()
+        .map(OffsetLsn::lsnOf)
+        .filter(Objects::nonNull)
+        .max(Long::compareUnsigned)
+        .orElse(null);
+  }
+
+  /**
+   * @return the LSN, or null when neither an offset nor the slot exists (a first start)
+   */
+  static Long of(RelaySettings settings, SourceDatabase db) {
+    Long stored = storedLsn(settings);
     if (stored != null) {
       return stored;
     }

@@ -1,8 +1,10 @@
 package io.outboxkit.relay;
 
 import io.outboxkit.TableName;
+import java.sql.SQLException;
 import java.util.Map;
 import org.flywaydb.core.Flyway;
+import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * The relay's state tables (schema of {@code offsets-table}): offsets, slot records, and the CLI's
@@ -19,8 +21,19 @@ final class StateTables {
    */
   static void migrate(RelaySettings settings) {
     TableName offsets = settings.offsetsTable();
+    PGSimpleDataSource ds = new PGSimpleDataSource();
+    settings
+        .jdbcProperties()
+        .forEach(
+            (k, v) -> {
+              try {
+                ds.setProperty((String) k, String.valueOf(v));
+              } catch (SQLException e) {
+                throw new IllegalStateException("pgjdbc refused its own property " + k, e);
+              }
+            });
     Flyway.configure(StateTables.class.getClassLoader())
-        .dataSource(settings.jdbcUrl(), settings.dbUser(), settings.dbPassword())
+        .dataSource(ds)
         .schemas(offsets.schema())
         .createSchemas(true)
         // The schema may hold other tables (the outbox itself): that is no reason to stop.
