@@ -105,7 +105,7 @@ class RebuildIT {
     // A row corrupted by hand (not the one the readers poll): only a real rebuild removes it.
     Map<String, Object> polled = bills.get(0);
     assertThat(
-            billingDb.withHandle(
+            billingDb.<Integer, RuntimeException>withHandle(
                 h ->
                     h.execute(
                         "UPDATE bill_usage SET kwh_peak = kwh_peak + 7"
@@ -131,7 +131,7 @@ class RebuildIT {
       throws Exception {
     Map<String, Object> gone = load.get(load.size() - 1);
     assertThat(
-            billingDb.withHandle(
+            billingDb.<Integer, RuntimeException>withHandle(
                 h ->
                     h.execute(
                         "DELETE FROM feeder_load WHERE feeder_id = ? AND interval_start = ?",
