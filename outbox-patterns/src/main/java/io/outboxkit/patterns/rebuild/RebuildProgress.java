@@ -22,7 +22,7 @@ import java.time.Instant;
  * @param pending messages of the rebuild's subjects it has not applied yet
  * @param startedAt when the rebuild started
  * @param finishedAt when it ended (DONE or FAILED); null while it runs
- * @param liveRowsBefore rows of the live model just before the swap (the model that was replaced)
+ * @param rowsBefore rows of the live model just before the swap (the model that was replaced)
  * @param rowsAfter rows of the rebuilt model at the swap
  * @param livePausedMs how long the live consumer was paused for the handover
  * @param error why it failed; null otherwise
@@ -38,7 +38,7 @@ public record RebuildProgress(
     long pending,
     Instant startedAt,
     Instant finishedAt,
-    long liveRowsBefore,
+    long rowsBefore,
     long rowsAfter,
     long livePausedMs,
     String error) {
