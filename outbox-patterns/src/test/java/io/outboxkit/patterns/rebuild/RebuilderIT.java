@@ -185,17 +185,14 @@ class RebuilderIT {
     publish("poison", BigDecimal.TEN);
     awaitTallyEqualsEvents();
     jdbi.useHandle(h -> h.execute("UPDATE tally SET total = total + 5 WHERE k = ?", KEYS.get(0)));
-    List<Map<String, Object>> before =
-        jdbi.withHandle(h -> h.createQuery("SELECT * FROM tally ORDER BY k").mapToMap().list());
+    List<Map<String, Object>> before = all();
     rebuilder.start();
     await().atMost(Duration.ofMinutes(2)).until(() -> rebuilder.progress().phase().ended());
     RebuildProgress failed = rebuilder.progress();
     assertThat(failed.phase()).isEqualTo(RebuildProgress.Phase.FAILED);
     assertThat(failed.error())
         .contains("1 events applied to the live model 'tally' were not applied");
-    assertThat(
-            jdbi.withHandle(h -> h.createQuery("SELECT * FROM tally ORDER BY k").mapToMap().list()))
-        .isEqualTo(before);
+    assertThat(all()).isEqualTo(before);
     assertThat(schemas()).isEmpty();
     // The live consumer was resumed: it applies what comes next.
     jdbi.useHandle(h -> h.execute("UPDATE tally SET total = total - 5 WHERE k = ?", KEYS.get(0)));
@@ -269,6 +266,10 @@ class RebuilderIT {
                 t.forEach((k, v) -> assertThat(v).as(k).isEqualByComparingTo(totals.get(k)));
               }
             });
+  }
+
+  private static List<Map<String, Object>> all() {
+    return jdbi.withHandle(h -> h.createQuery("SELECT * FROM tally ORDER BY k").mapToMap().list());
   }
 
   private static Map<String, Object> row(String key) {
