@@ -45,9 +45,9 @@ import org.jdbi.v3.core.Jdbi;
  *
  * <p>Limits: the handler must write only the model's tables (unqualified names) and its effects
  * must depend only on the events; the live consumer runs in this process (pause/resume must stop
- * every instance); the live model is not updated for the handover (a second or two: most of it is
- * stopping the rebuild's consumer). A rebuild does not survive a restart: the next {@link #start()}
- * drops what a previous one left.
+ * every instance); the live model is not updated for the handover (about 1 s, a few on a busy
+ * machine: most of it is stopping the rebuild's consumer). A rebuild does not survive a restart:
+ * the next {@link #start()} drops what a previous one left.
  *
  * <p>Thread-safe; one rebuild of a model at a time.
  */
