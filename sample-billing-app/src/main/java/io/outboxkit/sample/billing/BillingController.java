@@ -130,7 +130,7 @@ final class BillingController {
     return readModels.summary(progress, consumers);
   }
 
-  private static HttpResponse<Problem> problem(HttpStatus status, String field, String message) {
+  static HttpResponse<Problem> problem(HttpStatus status, String field, String message) {
     return HttpResponse.<Problem>status(status)
         .body(
             new Problem(

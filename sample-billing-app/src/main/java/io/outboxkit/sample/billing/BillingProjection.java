@@ -13,7 +13,8 @@ import org.slf4j.LoggerFactory;
  * The billing read model: the meters of each account (from {@code MeterRegistered}) and their
  * energy per month, tariff and band (from {@code ReadingRecorded}). Each event adds to a sum, which
  * is correct only because the consumer applies each event exactly once: its inbox row commits in
- * this same transaction.
+ * this same transaction. It writes only its tables ({@code billing_meter}, {@code bill_usage}), by
+ * unqualified names, so that a rebuild ({@link Rebuilds}) can apply it to shadow copies.
  */
 @Singleton
 final class BillingProjection implements EventHandler {
@@ -21,11 +22,9 @@ final class BillingProjection implements EventHandler {
   private static final Logger log = LoggerFactory.getLogger(BillingProjection.class);
 
   private final Tariffs tariffs;
-  private final Progress progress;
 
-  BillingProjection(Tariffs tariffs, Progress progress) {
+  BillingProjection(Tariffs tariffs) {
     this.tariffs = tariffs;
-    this.progress = progress;
   }
 
   @Override
@@ -38,7 +37,6 @@ final class BillingProjection implements EventHandler {
           readingRecorded(h, event.payloadAs(Events.ReadingRecorded.class));
       default -> log.debug("billing ignores {} {}", type, event.id());
     }
-    progress.applied(h, CONSUMER, event);
   }
 
   private static void meterRegistered(Handle h, Events.MeterRegistered m) {

@@ -22,6 +22,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -63,14 +64,31 @@ final class Consumers implements ApplicationEventListener<ServerStartupEvent> {
   private volatile boolean closed;
   private int attempts;
 
+  private final Set<String> paused = ConcurrentHashMap.newKeySet();
+
   Consumers(
-      BillingSettings settings, Jdbi jdbi, BillingProjection billing, GridLoadProjection gridLoad) {
+      BillingSettings settings,
+      Jdbi jdbi,
+      BillingProjection billing,
+      GridLoadProjection gridLoad,
+      Progress progress) {
     this.settings = settings;
     this.jdbi = jdbi;
-    handlers.put(BillingProjection.CONSUMER, billing);
+    handlers.put(
+        BillingProjection.CONSUMER, withProgress(BillingProjection.CONSUMER, billing, progress));
     subjects.put(BillingProjection.CONSUMER, settings.billingSubject());
-    handlers.put(GridLoadProjection.CONSUMER, gridLoad);
+    handlers.put(
+        GridLoadProjection.CONSUMER, withProgress(GridLoadProjection.CONSUMER, gridLoad, progress));
     subjects.put(GridLoadProjection.CONSUMER, settings.gridLoadSubject());
+  }
+
+  /** The live handler: the projection, then its freshness row, in the same transaction. */
+  private static EventHandler withProgress(
+      String name, EventHandler projection, Progress progress) {
+    return (h, event) -> {
+      projection.handle(h, event);
+      progress.applied(h, name, event);
+    };
   }
 
   @Override
@@ -92,6 +110,39 @@ final class Consumers implements ApplicationEventListener<ServerStartupEvent> {
     return c != null && c.isRunning();
   }
 
+  /** Whether {@code name} is paused for a rebuild's handover. */
+  boolean isPaused(String name) {
+    return paused.contains(name);
+  }
+
+  /** The NATS connection, once made; null before. */
+  Connection connection() {
+    return nats;
+  }
+
+  /**
+   * Stops the live consumer {@code name} for a rebuild's handover; returns once its transaction in
+   * hand has committed (or rolled back), so nothing more is applied until {@link #resume}.
+   */
+  void pause(String name) {
+    OutboxConsumer c;
+    synchronized (this) {
+      paused.add(name);
+      c = running.remove(name);
+    }
+    if (c != null) {
+      c.close();
+    }
+  }
+
+  /** Starts {@code name} again after {@link #pause} (a new consumer on the same durable). */
+  void resume(String name) {
+    paused.remove(name);
+    if (!closed && settings.consumersEnabled()) {
+      startMissing();
+    }
+  }
+
   private synchronized void startMissing() {
     if (closed) {
       return;
@@ -109,7 +160,7 @@ final class Consumers implements ApplicationEventListener<ServerStartupEvent> {
                     .build());
       }
       for (Map.Entry<String, EventHandler> e : handlers.entrySet()) {
-        if (!running.containsKey(e.getKey())) {
+        if (!running.containsKey(e.getKey()) && !paused.contains(e.getKey())) {
           OutboxConsumer consumer =
               OutboxConsumer.builder().name(e.getKey()).connection(nats).jdbi(jdbi).stream(
                       settings.stream())

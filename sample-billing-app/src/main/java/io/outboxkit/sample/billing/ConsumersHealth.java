@@ -8,7 +8,8 @@ import java.util.Map;
 
 /**
  * {@code /health} is DOWN until both consumers run (NATS reachable and the relay's stream there),
- * and while either has stopped; disabled consumers do not count.
+ * and while either has stopped; disabled consumers do not count, nor a consumer paused for the
+ * handover of a rebuild.
  */
 @Singleton
 final class ConsumersHealth extends AbstractHealthIndicator<Map<String, Object>> {
@@ -25,9 +26,12 @@ final class ConsumersHealth extends AbstractHealthIndicator<Map<String, Object>>
     Map<String, Object> details = new LinkedHashMap<>();
     boolean up = true;
     for (String name : consumers.names()) {
-      boolean running = consumers.isRunning(name);
+      boolean running = consumers.isRunning(name) || consumers.isPaused(name);
       details.put(
-          name, running ? "running" : settings.consumersEnabled() ? "not running" : "disabled");
+          name,
+          consumers.isPaused(name)
+              ? "paused for a rebuild"
+              : running ? "running" : settings.consumersEnabled() ? "not running" : "disabled");
       up &= running || !settings.consumersEnabled();
     }
     healthStatus = up ? HealthStatus.UP : HealthStatus.DOWN;

@@ -11,18 +11,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The grid-load read model: energy per feeder and 15-minute interval, from {@code ReadingRecorded}.
- * Like billing it adds to sums, so it relies on the consumer's exactly-once effect.
+ * Like billing it adds to sums, so it relies on the consumer's exactly-once effect. It writes only
+ * {@code feeder_load}, so that a rebuild ({@link Rebuilds}) can apply it to a shadow copy.
  */
 @Singleton
 final class GridLoadProjection implements EventHandler {
   static final String CONSUMER = "grid-load";
   private static final Logger log = LoggerFactory.getLogger(GridLoadProjection.class);
-
-  private final Progress progress;
-
-  GridLoadProjection(Progress progress) {
-    this.progress = progress;
-  }
 
   @Override
   public void handle(Handle h, InboundEvent event) {
@@ -41,6 +36,5 @@ final class GridLoadProjection implements EventHandler {
     } else {
       log.debug("grid-load ignores {} {}", event.eventType(), event.id());
     }
-    progress.applied(h, CONSUMER, event);
   }
 }

@@ -48,6 +48,10 @@ final class ReadModels {
       List<Progress.Freshness> consumers,
       Consumers.StreamCounts stream) {}
 
+  /** Locks every read-model table for a read that spans several statements, in swap order. */
+  static final String LOCK_ALL =
+      "LOCK TABLE bill_usage, billing_meter, feeder_load IN ACCESS SHARE MODE";
+
   private final Jdbi jdbi;
   private final Tariffs tariffs;
 
@@ -167,6 +171,10 @@ final class ReadModels {
     return jdbi.inTransaction(
         TransactionIsolationLevel.REPEATABLE_READ,
         h -> {
+          // Before the snapshot: a rebuild's swap (Rebuilds) either committed before it or waits
+          // for this transaction, so the snapshot never meets a half-built table. The order is
+          // each model's table order, so that a swap and this cannot wait on each other.
+          h.execute(LOCK_ALL);
           List<AccountMonth> accounts =
               h.createQuery(
                       "SELECT account_id, period, sum(kwh_peak + kwh_off_peak),"
