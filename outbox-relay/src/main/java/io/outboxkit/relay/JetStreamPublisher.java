@@ -53,6 +53,13 @@ final class JetStreamPublisher implements AutoCloseable {
   private final RelayMetrics metrics;
   private volatile Connection connection;
   private volatile AckInbox acks;
+
+  /**
+   * The smallest message size limit the relay accepts: below it a dead letter (reason, kind, id,
+   * routing headers, no body) might not fit, and a bad row could not be set aside.
+   */
+  static final long MIN_LIMIT = 4096;
+
   private volatile long limit = 1024 * 1024;
   private volatile String limitName = "the NATS server's max_payload";
   private volatile boolean closed;
@@ -112,6 +119,21 @@ final class JetStreamPublisher implements AutoCloseable {
           streamSmaller
               ? "stream " + stream.name() + "'s max_msg_size"
               : "the NATS server's max_payload";
+      if (limit < MIN_LIMIT) {
+        throw RelayException.fatal(
+            limitName
+                + " is "
+                + limit
+                + " bytes, below the "
+                + MIN_LIMIT
+                + " bytes the relay needs to publish a dead letter (its reason and routing"
+                + " headers): raise "
+                + (streamSmaller
+                    ? "the stream's max_msg_size (nats stream edit " + stream.name() + ")"
+                    : "max_payload in the NATS server's configuration")
+                + " to at least "
+                + MIN_LIMIT);
+      }
       acks = new AckInbox(c, metrics);
       connection = c;
       return c;

@@ -77,6 +77,13 @@ class ExistingStreamIT {
   }
 
   @Test
+  void aMessageLimitTooSmallForADeadLetterIsRefused() throws Exception {
+    assertThat(LeastPrivilegeIT.refused(env(StreamConfiguration.builder().maxMsgSize(1024))))
+        .contains("'s max_msg_size is 1024 bytes, below the 4096 bytes the relay needs")
+        .contains("to at least 4096");
+  }
+
+  @Test
   void weakerSettingsAreWarningsNamingTheFix() throws Exception {
     Map<String, String> env =
         env(

@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -52,19 +51,8 @@ class RelayCrashIT {
     // The first start creates the slot: only rows committed after it are the relay's to deliver.
     new RelayProcess(env).start().awaitStreaming(Duration.ofSeconds(60)).kill();
     try (LoadWriter writer = new LoadWriter(infra.dataSource(), 2)) {
-      for (int round = 0; round < 4; round++) {
-        try (RelayProcess relay = new RelayProcess(env).start()) {
-          relay.awaitStreaming(Duration.ofSeconds(60));
-          long before = Math.max(StreamContents.count(nc, stream), 0);
-          long more = 200 + ThreadLocalRandom.current().nextInt(3000);
-          // Kill while publishing: once some more events have been acknowledged.
-          Ports.await(
-              "the relay to publish " + more + " more events",
-              Duration.ofSeconds(90),
-              () -> StreamContents.count(nc, stream) >= before + more);
-          relay.kill();
-        }
-      }
+      // Kill while publishing: once some more events have been acknowledged.
+      RelayProcess.killWhilePublishing(env, nc, stream, 4, 200, 3000);
       List<String> committed = writer.stop();
       try (RelayProcess relay = new RelayProcess(env).start()) {
         relay.awaitStreaming(Duration.ofSeconds(60));

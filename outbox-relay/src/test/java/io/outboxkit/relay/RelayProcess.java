@@ -1,5 +1,6 @@
 package io.outboxkit.relay;
 
+import io.nats.client.Connection;
 import io.outboxkit.testing.JarProcess;
 import io.outboxkit.testing.Ports;
 import io.outboxkit.testing.TestInfra;
@@ -11,6 +12,7 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * The relay as a real separate process ({@code java -jar target/outbox-relay-*.jar}), configured by
@@ -198,6 +200,27 @@ final class RelayProcess implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return "";
+    }
+  }
+
+  /**
+   * Starts the relay {@code rounds} times and SIGKILLs it each time while it publishes: once it has
+   * stored {@code atLeast} to {@code atLeast + spread} more events (a random count) in {@code
+   * stream}. The last relay is dead when this returns.
+   */
+  static void killWhilePublishing(
+      Map<String, String> env, Connection nc, String stream, int rounds, int atLeast, int spread) {
+    for (int round = 0; round < rounds; round++) {
+      try (RelayProcess relay = new RelayProcess(env).start()) {
+        relay.awaitStreaming(Duration.ofSeconds(90));
+        long before = Math.max(StreamContents.count(nc, stream), 0);
+        long more = atLeast + ThreadLocalRandom.current().nextInt(spread);
+        Ports.await(
+            "the relay to publish " + more + " more events",
+            Duration.ofSeconds(90),
+            () -> StreamContents.count(nc, stream) >= before + more);
+        relay.kill();
+      }
     }
   }
 

@@ -10,7 +10,6 @@ import io.outboxkit.OutboxHeaders;
 import io.outboxkit.OutboxSchema;
 import io.outboxkit.Payload;
 import io.outboxkit.TableName;
-import io.outboxkit.testing.Ports;
 import io.outboxkit.testing.TestInfra;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -83,18 +82,7 @@ class WalMessageModeIT {
               }));
     }
     try {
-      for (int round = 0; round < 4; round++) {
-        try (RelayProcess relay = new RelayProcess(env).start()) {
-          relay.awaitStreaming(Duration.ofSeconds(90));
-          long before = Math.max(StreamContents.count(nc, stream), 0);
-          long more = 100 + ThreadLocalRandom.current().nextInt(600);
-          Ports.await(
-              "the relay to publish " + more + " more events",
-              Duration.ofSeconds(90),
-              () -> StreamContents.count(nc, stream) >= before + more);
-          relay.kill();
-        }
-      }
+      RelayProcess.killWhilePublishing(env, nc, stream, 4, 100, 600);
     } finally {
       stop.set(true);
       for (Future<?> f : running) {
