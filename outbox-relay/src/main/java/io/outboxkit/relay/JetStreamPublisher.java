@@ -51,6 +51,7 @@ final class JetStreamPublisher implements AutoCloseable {
   private final RelayConfig.Publish config;
   private final Backoff backoff;
   private final RelayMetrics metrics;
+  private final RecentErrors errors;
   private volatile Connection connection;
   private volatile AckInbox acks;
 
@@ -75,7 +76,8 @@ final class JetStreamPublisher implements AutoCloseable {
       StreamTail tail,
       DeadLetters deadLetters,
       RelayConfig.Publish config,
-      RelayMetrics metrics) {
+      RelayMetrics metrics,
+      RecentErrors errors) {
     this.connector = connector;
     this.stream = stream;
     this.tail = tail;
@@ -83,6 +85,7 @@ final class JetStreamPublisher implements AutoCloseable {
     this.config = config;
     this.backoff = Backoff.of(config.retryBackoff(), config.retryBackoffMax());
     this.metrics = metrics;
+    this.errors = errors;
   }
 
   /** Connected and not closed. */
@@ -143,6 +146,12 @@ final class JetStreamPublisher implements AutoCloseable {
     }
   }
 
+  /** The connection when connected, else null; never connects (for the status page). */
+  Connection currentConnection() {
+    Connection c = connection;
+    return c != null && c.getStatus() == Connection.Status.CONNECTED ? c : null;
+  }
+
   /** The connection, for reading the stream (connects if needed). */
   Connection connection() {
     return connect();
@@ -201,12 +210,14 @@ final class JetStreamPublisher implements AutoCloseable {
       for (boolean a : acked) {
         pending += a ? 0 : 1;
       }
+      String describe = OutboxException.describe(failure);
       log.warn(
           "publish to JetStream failed ({}); {} of {} messages unacknowledged, retrying in {} ms",
-          OutboxException.describe(failure),
+          describe,
           pending,
           n,
           delay);
+      errors.add("publish", "publish to JetStream failed (" + describe + "); retrying");
       dropConnection();
       TimeUnit.MILLISECONDS.sleep(delay);
     }
@@ -348,6 +359,14 @@ final class JetStreamPublisher implements AutoCloseable {
               m.subject(),
               m.deadLetterKind(),
               m.deadLetterReason());
+          errors.add(
+              "dead letter",
+              "outbox event "
+                  + m.id()
+                  + " dead-lettered: "
+                  + m.deadLetterKind()
+                  + ": "
+                  + m.deadLetterReason());
         }
       } else if (state == AckInbox.FAILED) {
         if (MESSAGE_ERRORS.contains(inbox.errorCode(i)) && !m.isDeadLetter()) {

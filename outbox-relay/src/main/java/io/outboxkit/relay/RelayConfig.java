@@ -30,7 +30,8 @@ record RelayConfig(
     @Bindable(defaultValue = "outboxkit.relay_offsets") String offsetsTable,
     @Bindable(defaultValue = "30s") Duration shutdownTimeout,
     @Bindable(defaultValue = "10s") Duration slotCheckInterval,
-    @Bindable(defaultValue = "true") boolean exitOnFatal) {
+    @Bindable(defaultValue = "true") boolean exitOnFatal,
+    @Bindable(defaultValue = "true") boolean statusPage) {
 
   /** The source database. */
   @ConfigurationProperties("database")

@@ -7,6 +7,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import jakarta.inject.Singleton;
 import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -24,9 +26,16 @@ final class RelayMetrics {
   private final Timer lag;
   final AtomicInteger inFlight = new AtomicInteger();
   final AtomicLong retainedWalBytes = new AtomicLong(-1);
+
+  /** When {@link #retainedWalBytes} was last measured (epoch millis), 0 before. */
+  final AtomicLong retainedWalMeasuredMillis = new AtomicLong();
+
   final AtomicLong lastHeartbeatMillis = new AtomicLong(System.currentTimeMillis());
   final AtomicInteger active = new AtomicInteger();
   final AtomicLong lastCommitMicros = new AtomicLong();
+
+  /** Acks and commit → ack latencies of the last minute, for the status page. */
+  final LagWindow recent = new LagWindow(60, 10, System.currentTimeMillis());
 
   RelayMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -86,10 +95,39 @@ final class RelayMetrics {
     if (duplicate) {
       duplicates.increment();
     }
+    long now = System.currentTimeMillis();
+    long micros = -1;
     if (commitMicros > 0) {
-      long micros = System.currentTimeMillis() * 1000 - commitMicros;
-      lag.record(Math.max(0, micros), TimeUnit.MICROSECONDS);
+      micros = Math.max(0, now * 1000 - commitMicros);
+      lag.record(micros, TimeUnit.MICROSECONDS);
     }
+    recent.record(now, micros);
+  }
+
+  /** Events acknowledged since start (duplicates included). */
+  long publishedTotal() {
+    return (long) published.count();
+  }
+
+  /** Acks that were duplicates since start. */
+  long duplicatesTotal() {
+    return (long) duplicates.count();
+  }
+
+  /** Rows dead-lettered since start, by kind ({@code reserved_header}, …), sorted by kind. */
+  Map<String, Long> deadLettersByKind() {
+    Map<String, Long> byKind = new TreeMap<>();
+    for (Counter c : registry.find("outboxkit.relay.dead.letters").counters()) {
+      String kind = c.getId().getTag("reason");
+      byKind.merge(kind == null ? "unknown" : kind, (long) c.count(), Long::sum);
+    }
+    return byKind;
+  }
+
+  /** A measurement of the slot's retained WAL. */
+  void retainedWal(long bytes) {
+    retainedWalBytes.set(bytes);
+    retainedWalMeasuredMillis.set(System.currentTimeMillis());
   }
 
   void retry() {

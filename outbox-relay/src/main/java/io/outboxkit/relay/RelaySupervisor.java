@@ -44,6 +44,7 @@ final class RelaySupervisor {
 
   private final RelaySettings settings;
   private final RelayMetrics metrics;
+  private final RecentErrors errors;
   private final Properties engineProperties;
   private final SourceDatabase db;
   private final JetStreamPublisher publisher;
@@ -59,9 +60,11 @@ final class RelaySupervisor {
   private volatile boolean stopping;
   private volatile RelayEngine engine;
 
-  RelaySupervisor(RelayConfig config, RelayMetrics metrics, Environment environment) {
+  RelaySupervisor(
+      RelayConfig config, RelayMetrics metrics, RecentErrors errors, Environment environment) {
     this.settings = RelaySettings.from(config);
     this.metrics = metrics;
+    this.errors = errors;
     Map<String, String> passThrough = debeziumPassThrough(environment);
     this.engineProperties = DebeziumProperties.of(settings, passThrough);
     this.db = new SourceDatabase(settings);
@@ -79,7 +82,8 @@ final class RelaySupervisor {
             tail,
             new DeadLetters(dlq),
             publish,
-            metrics);
+            metrics,
+            errors);
     this.leadership = new Leadership(settings, db);
     this.converter =
         new RowConverter(settings.subjects(), new DeadLetters(dlq), config.messagePrefix());
@@ -248,6 +252,7 @@ final class RelaySupervisor {
   /** Counts a failure and logs it with the coming delay; returns the new attempt number. */
   private int failed(int attempt, Backoff backoff, String what) {
     flowing = false;
+    errors.add("relay", what);
     int failures = consecutiveFailures.incrementAndGet();
     int next = failures == 1 ? 1 : attempt + 1;
     log.warn(
@@ -304,11 +309,12 @@ final class RelaySupervisor {
       return;
     }
     try {
-      metrics.retainedWalBytes.set(leadership.retainedWalBytes());
+      metrics.retainedWal(leadership.retainedWalBytes());
     } catch (RelayException e) {
       RelayEngine e2 = engine;
       if (e2 != null && !stopping) {
         log.warn("{}: stopping the engine until the lock is held again", e.getMessage());
+        errors.add("lock", e.getMessage() + ": stopping the engine until the lock is held again");
         metrics.active.set(0);
         e2.stop(settings.shutdownTimeout().toMillis());
       }
@@ -320,6 +326,7 @@ final class RelaySupervisor {
   private void fail(RelayException e) {
     state = State.FAILED;
     lastError = e.getMessage();
+    errors.add("relay", "relay stopped: " + e.getMessage());
     log.error("relay stopped: {}", e.getMessage());
     metrics.active.set(0);
     leadership.close();

@@ -17,8 +17,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * The relay's HTTP port exposes health and Prometheus metrics and nothing else, unless a setting
- * turns an endpoint on; its host and port are ordinary settings, in a config file as well.
+ * The relay's HTTP port exposes health, Prometheus metrics and the read-only status page, and
+ * nothing else, unless a setting turns an endpoint on; its host and port, and the status page, are
+ * ordinary settings, in a config file as well.
  */
 class ManagementEndpointsIT {
   @RegisterExtension static final TestInfra infra = new TestInfra();
@@ -80,6 +81,22 @@ class ManagementEndpointsIT {
       HttpResponse<String> prometheus = relay.request("GET", "/prometheus");
       assertThat(prometheus.statusCode()).isEqualTo(200);
       assertThat(prometheus.body()).contains("outboxkit_relay_");
+      // Open and read-only: the status page and its JSON (StatusPageIT checks what they show).
+      HttpResponse<String> page = relay.request("GET", "/status");
+      assertThat(page.statusCode()).isEqualTo(200);
+      assertThat(page.headers().firstValue("Content-Type").orElse("")).startsWith("text/html");
+      assertThat(page.headers().firstValue("Content-Security-Policy").orElse(""))
+          .startsWith("default-src 'none'");
+      HttpResponse<String> json = relay.request("GET", "/status.json");
+      assertThat(json.statusCode()).isEqualTo(200);
+      assertThat(json.body()).contains("\"state\":\"STREAMING\"").contains("\"role\":\"active\"");
+      for (String path : List.of("/status", "/status.json")) {
+        for (String method : List.of("POST", "PUT", "DELETE")) {
+          HttpResponse<String> r = relay.request(method, path);
+          assertThat(r.statusCode()).as(method + " " + path + ": " + r.body()).isIn(404, 405);
+          assertThat(r.body()).doesNotContain("java.");
+        }
+      }
     }
   }
 
@@ -103,19 +120,25 @@ class ManagementEndpointsIT {
   }
 
   @Test
-  void httpHostAndPortAreSettingsInAConfigFile() throws Exception {
+  void httpHostPortAndStatusPageAreSettingsInAConfigFile() throws Exception {
     int port = Ports.free();
     Path yml = Files.createTempFile("relay-http", ".yml");
     try {
       Files.writeString(
           yml,
-          "outboxkit:\n  relay:\n    http:\n      host: 127.0.0.1\n      port: " + port + "\n");
+          "outboxkit:\n  relay:\n    status-page: false\n    http:\n      host: 127.0.0.1\n"
+              + "      port: "
+              + port
+              + "\n");
       Map<String, String> env = env("C");
       env.put("MICRONAUT_CONFIG_FILES", yml.toString());
       try (RelayProcess relay = new RelayProcess(env, port, false).start()) {
         // awaitStreaming reads /health/readiness on the port the file set
         relay.awaitStreaming(Duration.ofSeconds(90));
         assertThat(relay.request("GET", "/health/liveness").statusCode()).isEqualTo(200);
+        // status-page: false removes the page and its JSON
+        assertThat(relay.request("GET", "/status").statusCode()).isEqualTo(404);
+        assertThat(relay.request("GET", "/status.json").statusCode()).isEqualTo(404);
       }
     } finally {
       Files.deleteIfExists(yml);

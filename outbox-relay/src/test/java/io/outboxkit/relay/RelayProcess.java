@@ -98,6 +98,11 @@ final class RelayProcess implements AutoCloseable {
     return env;
   }
 
+  /** The HTTP port. */
+  int port() {
+    return port;
+  }
+
   RelayProcess start() {
     jar.start();
     return this;

@@ -64,6 +64,7 @@ class RelaySettingsTest {
         "outboxkit.relay_offsets",
         Duration.ofSeconds(30),
         Duration.ofSeconds(10),
+        true,
         true);
   }
 
