@@ -2,6 +2,8 @@ package io.outboxkit;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.opentelemetry.context.Context;
+import io.opentelemetry.context.propagation.TextMapPropagator;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -9,6 +11,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -29,6 +32,7 @@ final class JdbcOutbox implements Outbox {
   private final ObjectMapper mapper;
   private final boolean deleteAfterInsert;
   private final String messagePrefix;
+  private final TextMapPropagator propagator;
   private final String insertOne;
   private final String insertMany;
   private final String delete;
@@ -36,13 +40,19 @@ final class JdbcOutbox implements Outbox {
 
   /**
    * @param messagePrefix the WAL message prefix in WAL message mode, null in table mode
+   * @param propagator writes the current trace context into each event's headers; null: tracing off
    */
   JdbcOutbox(
-      TableName table, ObjectMapper mapper, boolean deleteAfterInsert, String messagePrefix) {
+      TableName table,
+      ObjectMapper mapper,
+      boolean deleteAfterInsert,
+      String messagePrefix,
+      TextMapPropagator propagator) {
     this.table = table;
     this.mapper = mapper;
     this.deleteAfterInsert = deleteAfterInsert;
     this.messagePrefix = messagePrefix;
+    this.propagator = propagator;
     String t = table.qualified();
     this.insertOne = "INSERT INTO " + t + COLUMNS + " VALUES (?, ?, ?, ?, ?, ?::jsonb)";
     this.insertMany =
@@ -218,7 +228,7 @@ final class JdbcOutbox implements Outbox {
   private record Row(byte[] payload, String headers) {}
 
   private Row row(OutboxEvent event) {
-    Map<String, String> headers = event.headers();
+    Map<String, String> headers = withTraceContext(event.headers());
     byte[] payload;
     String contentType;
     if (event.payload() instanceof Payload.Bytes bytes) {
@@ -241,7 +251,7 @@ final class JdbcOutbox implements Outbox {
     }
     if (!"application/json".equals(contentType)
         && !headers.containsKey(OutboxHeaders.CONTENT_TYPE)) {
-      headers = new java.util.LinkedHashMap<>(headers);
+      headers = new LinkedHashMap<>(headers);
       headers.put(OutboxHeaders.CONTENT_TYPE, contentType);
     }
     try {
@@ -249,6 +259,46 @@ final class JdbcOutbox implements Outbox {
     } catch (JsonProcessingException e) {
       throw new OutboxException("headers could not be written as JSON: " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * The event's headers plus the current trace context ({@code traceparent}, {@code tracestate},
+   * whatever the propagator writes) when tracing is on, there is a current span, and the event does
+   * not carry a {@code traceparent} of its own, in any letter case (the writer's own value wins,
+   * whole).
+   */
+  private Map<String, String> withTraceContext(Map<String, String> headers) {
+    if (propagator == null
+        || headers.keySet().stream().anyMatch(OutboxHeaders.TRACEPARENT::equalsIgnoreCase)) {
+      return headers;
+    }
+    Map<String, String> context = new LinkedHashMap<>();
+    OutboxTracing.inject(propagator, Context.current(), context);
+    if (context.isEmpty()) {
+      return headers;
+    }
+    Map<String, String> out = new LinkedHashMap<>(headers);
+    context.forEach(
+        (name, value) -> {
+          if (value != null && plainName(name) && !OutboxHeaders.isReserved(name)) {
+            out.putIfAbsent(name, value);
+          }
+        });
+    return out;
+  }
+
+  /** A name NATS can carry: printable ASCII without space or ':'. */
+  private static boolean plainName(String name) {
+    if (name == null || name.isEmpty()) {
+      return false;
+    }
+    for (int i = 0; i < name.length(); i++) {
+      char c = name.charAt(i);
+      if (c <= ' ' || c >= 127 || c == ':') {
+        return false;
+      }
+    }
+    return true;
   }
 
   private Connection connectionInTransaction(Handle handle) {

@@ -1,6 +1,7 @@
 package io.outboxkit;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.opentelemetry.api.OpenTelemetry;
 import io.outboxkit.internal.Json;
 import java.sql.Connection;
 import java.time.Duration;
@@ -21,6 +22,9 @@ import org.jdbi.v3.core.Jdbi;
  *   handle.execute("INSERT INTO reading(meter_id, kwh) VALUES (?, ?)", "m-42", 1.25);
  *   outbox.write(handle, OutboxEvent.of("meter", "m-42", "ReadingRecorded", reading));
  * });
+ *
+ * // Tracing: the current span's traceparent travels in the event's headers
+ * Outbox traced = Outbox.builder().openTelemetry(openTelemetry).build();
  *
  * // Without JDBI: the java.sql.Connection of the transaction, e.g. in a Spring @Transactional method
  * outbox.write(DataSourceUtils.getConnection(dataSource), event);
@@ -105,6 +109,7 @@ public interface Outbox {
     boolean deleteAfterInsert;
     Mode mode = Mode.TABLE;
     String messagePrefix = DEFAULT_MESSAGE_PREFIX;
+    OpenTelemetry openTelemetry;
 
     private Builder() {}
 
@@ -155,6 +160,19 @@ public interface Outbox {
       return this;
     }
 
+    /**
+     * Tracing: each written event carries the trace context of the span current at {@code write}
+     * ({@code traceparent}, and {@code tracestate} or {@code baggage} when the instance's
+     * propagators write them) in its {@code headers}, so the relay's publish span and the
+     * consumer's process span join the writer's trace. An event that has a {@code traceparent}
+     * header of its own keeps its headers as given. No span is started by the writer, and without a
+     * current span nothing is added. Default: none (tracing off, nothing added, no cost).
+     */
+    public Builder openTelemetry(OpenTelemetry openTelemetry) {
+      this.openTelemetry = Objects.requireNonNull(openTelemetry, "openTelemetry");
+      return this;
+    }
+
     public Outbox build() {
       if (mode == Mode.WAL_MESSAGE && deleteAfterInsert) {
         throw new OutboxException(
@@ -164,7 +182,8 @@ public interface Outbox {
           table,
           objectMapper == null ? Json.defaultMapper() : objectMapper,
           deleteAfterInsert,
-          mode == Mode.WAL_MESSAGE ? messagePrefix : null);
+          mode == Mode.WAL_MESSAGE ? messagePrefix : null,
+          openTelemetry == null ? null : openTelemetry.getPropagators().getTextMapPropagator());
     }
   }
 }

@@ -4,9 +4,12 @@ import io.nats.client.Message;
 import io.nats.client.PublishOptions;
 import io.nats.client.impl.Headers;
 import io.nats.client.impl.NatsJetStreamMetaData;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.context.Scope;
 import io.outboxkit.HeaderValues;
 import io.outboxkit.OutboxException;
 import io.outboxkit.OutboxHeaders;
+import io.outboxkit.OutboxTracing;
 import io.outboxkit.consumer.ConsumerMetrics.Outcome;
 import java.sql.SQLException;
 import java.sql.SQLRecoverableException;
@@ -37,12 +40,18 @@ final class MessageProcessor {
   private final Settings settings;
   private final ConsumerConnection connection;
   private final ConsumerMetrics metrics;
+  private final ConsumerTracing tracing;
   private final String insertInbox;
 
-  MessageProcessor(Settings settings, ConsumerConnection connection, ConsumerMetrics metrics) {
+  MessageProcessor(
+      Settings settings,
+      ConsumerConnection connection,
+      ConsumerMetrics metrics,
+      ConsumerTracing tracing) {
     this.settings = settings;
     this.connection = connection;
     this.metrics = metrics;
+    this.tracing = tracing;
     this.insertInbox =
         "INSERT INTO "
             + settings.inboxTable().qualified()
@@ -107,18 +116,29 @@ final class MessageProcessor {
           .useTransaction(
               handle -> {
                 for (int i = 0; i < n; i++) {
-                  InboundEvent event = pending.get(i).event();
-                  int inserted =
-                      handle
-                          .createUpdate(insertInbox)
-                          .bind(0, settings.name())
-                          .bind(1, event.id())
-                          .execute();
-                  if (inserted == 1) {
-                    traceHandling(event);
-                    handlerCalled[0] = true;
-                    settings.handler().handle(handle, event);
-                    applied[i] = true;
+                  Pending p = pending.get(i);
+                  InboundEvent event = p.event();
+                  Span span = tracing.start(p.message(), event);
+                  try (Scope scope = span.makeCurrent()) {
+                    int inserted =
+                        handle
+                            .createUpdate(insertInbox)
+                            .bind(0, settings.name())
+                            .bind(1, event.id())
+                            .execute();
+                    if (inserted == 1) {
+                      traceHandling(event);
+                      handlerCalled[0] = true;
+                      settings.handler().handle(handle, event);
+                      applied[i] = true;
+                    } else {
+                      span.setAttribute(OutboxTracing.DUPLICATE, true);
+                    }
+                  } catch (Throwable e) {
+                    ConsumerTracing.failed(span, e);
+                    throw e;
+                  } finally {
+                    span.end();
                   }
                 }
               });

@@ -88,11 +88,11 @@ public final class OutboxConsumer implements AutoCloseable {
   private volatile boolean stopping;
   private volatile IterableConsumer messages;
 
-  OutboxConsumer(Settings settings, ConsumerMetrics metrics) {
+  OutboxConsumer(Settings settings, ConsumerMetrics metrics, ConsumerTracing tracing) {
     this.settings = settings;
     this.connection = new ConsumerConnection(settings.name(), settings.connection());
     this.metrics = metrics;
-    this.processor = new MessageProcessor(settings, connection, metrics);
+    this.processor = new MessageProcessor(settings, connection, metrics, tracing);
   }
 
   /**

@@ -1,6 +1,7 @@
 package io.outboxkit.consumer;
 
 import io.nats.client.Connection;
+import io.opentelemetry.api.OpenTelemetry;
 import io.outboxkit.Backoff;
 import io.outboxkit.NatsSubjects;
 import io.outboxkit.OutboxException;
@@ -20,6 +21,7 @@ import org.jdbi.v3.core.Jdbi;
  *     .name("billing").connection(nc).jdbi(jdbi).stream("OUTBOX").handler(handler)
  *     .maxDeliveries(10)
  *     .backoff(Duration.ofMillis(500), Duration.ofMinutes(2))
+ *     .openTelemetry(openTelemetry)          // optional: a process span per message
  *     .build();
  * }</pre>
  */
@@ -47,6 +49,7 @@ public final class OutboxConsumerBuilder {
   private String deadLetterSubject;
   // Typed Object so that loading this class never needs Micrometer.
   private Object meterRegistry;
+  private OpenTelemetry openTelemetry;
   private Runnable afterCommit = () -> {};
 
   OutboxConsumerBuilder() {}
@@ -197,6 +200,22 @@ public final class OutboxConsumerBuilder {
     return this;
   }
 
+  /**
+   * Tracing: each message a transaction applies gets a {@code process <subject>} span of kind
+   * CONSUMER around its inbox insert and handler, a child of the trace context the message carries
+   * ({@code traceparent}: the relay's publish span, which continues the writer's trace), and
+   * current while the handler runs, so the handler's own spans nest under it. Attributes: {@code
+   * messaging.system=nats}, {@code messaging.destination.name} (the subject), {@code
+   * messaging.message.id} (the outbox id), {@code messaging.consumer.group.name} (the consumer
+   * name), {@code messaging.operation.name=process}; {@code outboxkit.duplicate=true} when the
+   * message was applied before. A failed handler marks its span ERROR. Default: none (no spans, no
+   * cost).
+   */
+  public OutboxConsumerBuilder openTelemetry(OpenTelemetry openTelemetry) {
+    this.openTelemetry = openTelemetry;
+    return this;
+  }
+
   /** Test hook: runs after the commit, before the ack. */
   OutboxConsumerBuilder afterCommit(Runnable afterCommit) {
     this.afterCommit = afterCommit;
@@ -332,6 +351,6 @@ public final class OutboxConsumerBuilder {
         meterRegistry == null
             ? ConsumerMetrics.NOOP
             : MicrometerConsumerMetrics.create(meterRegistry, name);
-    return new OutboxConsumer(settings, metrics);
+    return new OutboxConsumer(settings, metrics, ConsumerTracing.of(openTelemetry, name));
   }
 }

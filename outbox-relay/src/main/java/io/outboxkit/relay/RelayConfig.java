@@ -20,6 +20,7 @@ record RelayConfig(
     Publish publish,
     Engine engine,
     Standby standby,
+    Tracing tracing,
     @Bindable(defaultValue = "public.outbox") List<String> tables,
     @Bindable(defaultValue = "outboxkit") String slotName,
     @Bindable(defaultValue = "outboxkit") String publicationName,
@@ -139,6 +140,25 @@ record RelayConfig(
       @Bindable(defaultValue = "1s") Duration heartbeatInterval,
       @Bindable(defaultValue = "1s") Duration restartBackoff,
       @Bindable(defaultValue = "30s") Duration restartBackoffMax) {}
+
+  /**
+   * OpenTelemetry tracing of publishes, exported by OTLP over HTTP (protobuf). Off by default.
+   *
+   * @param enabled a {@code publish} span per event, continuing the row's {@code traceparent}
+   * @param endpoint the OTLP/HTTP traces endpoint of a collector, e.g. {@code
+   *     http://otel-collector:4318/v1/traces}
+   * @param serviceName the {@code service.name} of the relay's spans
+   * @param sampleRatio the share of events without a sampled {@code traceparent} that are traced
+   *     (new traces); a row's sampled trace context is always followed
+   * @param exportTimeout the most one export to the collector may take
+   */
+  @ConfigurationProperties("tracing")
+  record Tracing(
+      @Bindable(defaultValue = "false") boolean enabled,
+      @Bindable(defaultValue = "http://localhost:4318/v1/traces") String endpoint,
+      @Bindable(defaultValue = "outbox-relay") String serviceName,
+      @Bindable(defaultValue = "1.0") double sampleRatio,
+      @Bindable(defaultValue = "10s") Duration exportTimeout) {}
 
   /** Active/standby election between relays on one slot. */
   @ConfigurationProperties("standby")

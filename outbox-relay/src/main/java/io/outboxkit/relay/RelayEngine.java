@@ -20,9 +20,9 @@ import org.slf4j.LoggerFactory;
 /**
  * One run of the embedded Debezium engine, from start until it stops or fails; a restart makes a
  * new one. Each batch reads as a straight line: convert every record, publish what is to be
- * published (every ack awaited), mark the relay's checkpoints processed, so the stored offset never
- * passes an event JetStream has not acknowledged and is always a safe resume point ({@link
- * CommitBoundary}).
+ * published (every ack awaited, inside its publish spans when tracing is on), mark the relay's
+ * checkpoints processed, so the stored offset never passes an event JetStream has not acknowledged
+ * and is always a safe resume point ({@link CommitBoundary}).
  *
  * <p>A replay after a restart skips the events the stream already holds ({@code storedReplays},
  * read from the stream's tail before the engine starts), so nothing is stored twice even when the
@@ -48,6 +48,7 @@ final class RelayEngine
   private final Properties properties;
   private final JetStreamPublisher publisher;
   private final RowConverter converter;
+  private final PublishTracing tracing;
   private final RelayMetrics metrics;
   private final Checkpoints checkpoints;
   private final Set<String> storedReplays;
@@ -63,6 +64,7 @@ final class RelayEngine
       Properties properties,
       JetStreamPublisher publisher,
       RowConverter converter,
+      PublishTracing tracing,
       RelayMetrics metrics,
       Checkpoints checkpoints,
       Set<String> storedReplays,
@@ -70,6 +72,7 @@ final class RelayEngine
     this.properties = properties;
     this.publisher = publisher;
     this.converter = converter;
+    this.tracing = tracing;
     this.metrics = metrics;
     this.checkpoints = checkpoints;
     this.storedReplays = new HashSet<>(storedReplays);
@@ -153,7 +156,14 @@ final class RelayEngine
         }
       }
     }
-    publisher.publishAll(out);
+    PublishTracing.Spans spans = tracing.start(out);
+    try {
+      publisher.publishAll(out);
+    } catch (InterruptedException | RuntimeException e) {
+      spans.failed(e);
+      throw e;
+    }
+    spans.published(out);
     for (ChangeEvent<SourceRecord, SourceRecord> event : resumePoints) {
       committer.markProcessed(event);
     }

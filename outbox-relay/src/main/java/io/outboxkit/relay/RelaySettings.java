@@ -4,6 +4,8 @@ import io.outboxkit.NatsSubjects;
 import io.outboxkit.OutboxException;
 import io.outboxkit.TableName;
 import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,6 +27,7 @@ record RelaySettings(
     RelayConfig.Publish publish,
     RelayConfig.Engine engine,
     RelayConfig.Standby standby,
+    RelayConfig.Tracing tracing,
     boolean createPublication,
     String messagePrefix,
     Duration shutdownTimeout,
@@ -43,6 +46,8 @@ record RelaySettings(
     String deadLetterSubject) {
 
   private static final String P = "outboxkit.relay.";
+  private static final String DEFAULT_TRACES_ENDPOINT = "http://localhost:4318/v1/traces";
+  private static final Duration TEN_SECONDS = Duration.ofSeconds(10);
   private static final Pattern SLOT = Pattern.compile("[a-z0-9_]{1,63}");
   private static final Pattern STREAM = Pattern.compile("[A-Za-z0-9_-]{1,255}");
   private static final Set<String> SSL_MODES =
@@ -187,6 +192,7 @@ record RelaySettings(
               + " nkey-seed-file)",
           "set only the one the server expects");
     }
+    RelayConfig.Tracing tracing = tracing(c.tracing());
     return new RelaySettings(
         db,
         c.nats(),
@@ -194,6 +200,7 @@ record RelaySettings(
         pub,
         engine,
         c.standby(),
+        tracing,
         c.createPublication(),
         c.messagePrefix(),
         c.shutdownTimeout(),
@@ -210,6 +217,44 @@ record RelaySettings(
         c.publicationName(),
         template,
         dlq);
+  }
+
+  /** Checked whether tracing is on or not, so that a wrong value shows before it is needed. */
+  private static RelayConfig.Tracing tracing(RelayConfig.Tracing t) {
+    if (t == null) {
+      t = new RelayConfig.Tracing(false, DEFAULT_TRACES_ENDPOINT, "outbox-relay", 1.0, TEN_SECONDS);
+    }
+    String endpoint = t.endpoint() == null ? "" : t.endpoint().trim();
+    URI uri;
+    try {
+      uri = new URI(endpoint);
+    } catch (URISyntaxException e) {
+      uri = null;
+    }
+    if (uri == null
+        || !("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()))
+        || uri.getHost() == null
+        || uri.getRawUserInfo() != null) {
+      throw RelayException.badSetting(
+          P + "tracing.endpoint",
+          "is '" + Redact.url(endpoint) + "'",
+          "give the OTLP/HTTP traces URL of a collector, e.g."
+              + " http://otel-collector:4318/v1/traces (http or https, a host, no user info;"
+              + " gRPC on port 4317 is not supported)");
+    }
+    if (t.serviceName() == null || t.serviceName().isBlank()) {
+      throw RelayException.badSetting(
+          P + "tracing.service-name", "is empty", "name the service, e.g. outbox-relay");
+    }
+    if (!(t.sampleRatio() >= 0 && t.sampleRatio() <= 1)) {
+      throw RelayException.badSetting(
+          P + "tracing.sample-ratio",
+          "is " + t.sampleRatio(),
+          "give a ratio from 0.0 (only events with a sampled traceparent) to 1.0 (every event)");
+    }
+    positive(P + "tracing.export-timeout", t.exportTimeout());
+    return new RelayConfig.Tracing(
+        t.enabled(), endpoint, t.serviceName().trim(), t.sampleRatio(), t.exportTimeout());
   }
 
   private static boolean set(String s) {

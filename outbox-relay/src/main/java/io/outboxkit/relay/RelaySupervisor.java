@@ -51,6 +51,7 @@ final class RelaySupervisor {
   private final StreamTail tail;
   private final Leadership leadership;
   private final RowConverter converter;
+  private final RelayTracing tracing;
   private final Thread thread;
   private final ScheduledExecutorService monitor;
   private volatile State state = State.STARTING;
@@ -87,6 +88,7 @@ final class RelaySupervisor {
     this.leadership = new Leadership(settings, db);
     this.converter =
         new RowConverter(settings.subjects(), new DeadLetters(dlq), config.messagePrefix());
+    this.tracing = RelayTracing.of(settings.tracing());
     this.monitor =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
@@ -180,6 +182,7 @@ final class RelaySupervisor {
                 engineProperties,
                 publisher,
                 converter,
+                tracing.publish(),
                 metrics,
                 new Checkpoints(db, settings.engine().heartbeatInterval()),
                 stored,
@@ -331,6 +334,7 @@ final class RelaySupervisor {
     metrics.active.set(0);
     leadership.close();
     publisher.close();
+    tracing.close();
     if (settings.exitOnFatal()) {
       // A clean exit with status 2, so that a process supervisor shows the failure.
       Thread exit = new Thread(() -> System.exit(2), "outboxkit-relay-exit");
@@ -365,6 +369,7 @@ final class RelaySupervisor {
     monitor.shutdownNow();
     publisher.close();
     leadership.close();
+    tracing.close();
     metrics.active.set(0);
     state = State.STOPPED;
     log.info("stopped");

@@ -103,6 +103,19 @@ class RelayDeliveryIT {
     assertThat(Long.parseLong(s.header(OutboxHeaders.COMMIT_TIME)))
         .isCloseTo(
             System.currentTimeMillis() * 1000, org.assertj.core.data.Offset.offset(120_000_000L));
+
+    // Tracing is off by default: a row without trace context gets none invented.
+    infra
+        .jdbi()
+        .useHandle(
+            h ->
+                h.execute(
+                    "INSERT INTO public.outbox (id, aggregate_type, aggregate_id, event_type,"
+                        + " payload) VALUES ('0190f0a0-0000-7000-8000-000000000002', 'meter',"
+                        + " 'm-1', 'ReadingRecorded', convert_to('{}', 'UTF8'))"));
+    StreamContents.Stored plain = awaitMessage(nc, "0190f0a0-0000-7000-8000-000000000002");
+    assertThat(plain.header(OutboxHeaders.TRACEPARENT)).isNull();
+    assertThat(plain.header("tracestate")).isNull();
   }
 
   @Test

@@ -26,7 +26,16 @@ class RelaySettingsTest {
         Duration.ofSeconds(60));
   }
 
+  static final RelayConfig.Tracing TRACING_DEFAULTS =
+      new RelayConfig.Tracing(
+          false, "http://localhost:4318/v1/traces", "outbox-relay", 1.0, Duration.ofSeconds(10));
+
   static RelayConfig config(RelayConfig.Database db, String template, int inFlight) {
+    return config(db, template, inFlight, TRACING_DEFAULTS);
+  }
+
+  static RelayConfig config(
+      RelayConfig.Database db, String template, int inFlight, RelayConfig.Tracing tracing) {
     return new RelayConfig(
         db,
         new RelayConfig.Nats(
@@ -54,6 +63,7 @@ class RelaySettingsTest {
             Duration.ofSeconds(1),
             Duration.ofSeconds(30)),
         new RelayConfig.Standby(Duration.ofSeconds(1)),
+        tracing,
         List.of("public.outbox"),
         "outboxkit",
         "outboxkit",
@@ -155,5 +165,56 @@ class RelaySettingsTest {
                 RelaySettings.from(
                     config(db("app", "x", file.toString()), "outbox.{event_type}", 10)))
         .hasMessageContaining("set only one of them");
+  }
+
+  static RelaySettings withTracing(
+      boolean enabled, String endpoint, String service, double ratio, Duration timeout) {
+    return RelaySettings.from(
+        config(
+            db("app", null, null),
+            "outbox.{event_type}",
+            10,
+            new RelayConfig.Tracing(enabled, endpoint, service, ratio, timeout)));
+  }
+
+  @Test
+  void tracingIsOffByDefaultAndItsSettingsAreChecked() {
+    RelaySettings s = RelaySettings.from(config(db("app", null, null), "outbox.{event_type}", 10));
+    assertThat(s.tracing().enabled()).isFalse();
+    Duration t = Duration.ofSeconds(10);
+    assertThat(withTracing(true, " https://collector.example:4318/v1/traces ", "relay", 0.25, t))
+        .satisfies(
+            r -> {
+              assertThat(r.tracing().endpoint())
+                  .isEqualTo("https://collector.example:4318/v1/traces");
+              assertThat(r.tracing().sampleRatio()).isEqualTo(0.25);
+            });
+    for (String bad :
+        List.of(
+            "",
+            "localhost:4318",
+            "grpc://collector:4317",
+            "http://",
+            "http://user:secret-7@collector:4318/v1/traces",
+            "http://collector:43 18")) {
+      assertThatThrownBy(() -> withTracing(true, bad, "relay", 1.0, t))
+          .as(bad)
+          .isInstanceOf(RelayException.class)
+          .hasMessageContaining("outboxkit.relay.tracing.endpoint")
+          .hasMessageContaining("OUTBOXKIT_RELAY_TRACING_ENDPOINT")
+          .hasMessageNotContaining("secret-7");
+    }
+    // Checked when off too: a typo shows before the day tracing is turned on.
+    assertThatThrownBy(() -> withTracing(false, "collector:4318", "relay", 1.0, t))
+        .hasMessageContaining("outboxkit.relay.tracing.endpoint");
+    assertThatThrownBy(() -> withTracing(true, "http://c:4318/v1/traces", "relay", 1.5, t))
+        .hasMessageContaining("outboxkit.relay.tracing.sample-ratio");
+    assertThatThrownBy(() -> withTracing(true, "http://c:4318/v1/traces", "relay", Double.NaN, t))
+        .hasMessageContaining("outboxkit.relay.tracing.sample-ratio");
+    assertThatThrownBy(() -> withTracing(true, "http://c:4318/v1/traces", " ", 1.0, t))
+        .hasMessageContaining("outboxkit.relay.tracing.service-name");
+    assertThatThrownBy(
+            () -> withTracing(true, "http://c:4318/v1/traces", "relay", 1.0, Duration.ZERO))
+        .hasMessageContaining("outboxkit.relay.tracing.export-timeout");
   }
 }
