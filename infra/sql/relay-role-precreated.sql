@@ -8,6 +8,11 @@
 CREATE ROLE outboxkit_relay WITH LOGIN REPLICATION NOSUPERUSER NOCREATEDB NOCREATEROLE
   PASSWORD 'change-me';
 
+-- CONNECT to the database (PUBLIC has it by default; infra/postgres/init-databases.sql revokes it).
+DO $$ BEGIN
+  EXECUTE format('GRANT CONNECT ON DATABASE %I TO outboxkit_relay', current_database());
+END $$;
+
 -- The publication (name: outboxkit.relay.publication-name): inserts of the outbox table only,
 -- and (PostgreSQL 15+) only the six columns the relay reads. Before 15, leave out the column list.
 CREATE PUBLICATION outboxkit

@@ -12,6 +12,11 @@
 CREATE ROLE outboxkit_relay WITH LOGIN REPLICATION NOSUPERUSER NOCREATEDB NOCREATEROLE
   PASSWORD 'change-me';
 
+-- CONNECT to the database (PUBLIC has it by default; infra/postgres/init-databases.sql revokes it).
+DO $$ BEGIN
+  EXECUTE format('GRANT CONNECT ON DATABASE %I TO outboxkit_relay', current_database());
+END $$;
+
 -- CREATE on the database: for its publication and its state schema (outboxkit.relay_offsets,
 -- relay_offsets_slots, relay_offsets_schema_history), which it creates and owns.
 DO $$ BEGIN

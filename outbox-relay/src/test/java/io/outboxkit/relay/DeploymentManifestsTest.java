@@ -297,6 +297,59 @@ class DeploymentManifestsTest {
     assertThat(map(map(services, "billing"), "depends_on")).containsKey("relay");
   }
 
+  /**
+   * The sample services connect as the roles infra/postgres/init-databases.sql makes (not the
+   * superuser), each to the database it may connect to, with the password the file sets; every
+   * variable the compose file gives a service is one its application.yml reads; the relay runs as
+   * the role of infra/sql/relay-role-precreated.sql.
+   */
+  @Test
+  void composeServicesConnectAsTheirOwnRoles() throws Exception {
+    Map<String, Object> services = map(new Yaml().load(Files.readString(COMPOSE)), "services");
+    Path init = Path.of("..", "infra", "postgres", "init-databases.sql");
+    String sql = Files.readString(init);
+    assertThat((List<String>) map(services, "postgres").get("volumes"))
+        .contains(
+            "./postgres/init-databases.sql:/docker-entrypoint-initdb.d/init-databases.sql:ro");
+    Map<String, String> passwords = new LinkedHashMap<>();
+    Matcher role =
+        Pattern.compile("CREATE ROLE (\\w+) WITH ([^;]*?)\\s*PASSWORD '([^']*)';").matcher(sql);
+    while (role.find()) {
+      assertThat(role.group(2))
+          .as("role " + role.group(1))
+          .contains("NOSUPERUSER", "NOCREATEDB", "NOCREATEROLE", "NOREPLICATION");
+      passwords.put(role.group(1), role.group(3));
+    }
+    assertThat(passwords).containsOnlyKeys("meter_app", "billing_app");
+    for (String[] app :
+        new String[][] {
+          {"meter", "METER", "sample-meter-app"}, {"billing", "BILLING", "sample-billing-app"}
+        }) {
+      Map<String, Object> env = map(map(services, app[0]), "environment");
+      String user = env.get(app[1] + "_DB_USER").toString();
+      assertThat(user).as(app[0] + "'s database user").isNotEqualTo("postgres");
+      assertThat(passwords).as(app[0] + "'s role in " + init).containsKey(user);
+      assertThat(env.get(app[1] + "_DB_PASSWORD")).hasToString(passwords.get(user));
+      String url = env.get(app[1] + "_DB_URL").toString();
+      String db = url.substring(url.lastIndexOf('/') + 1);
+      assertThat(sql)
+          .contains("REVOKE ALL ON DATABASE " + db + " FROM PUBLIC;")
+          .containsPattern("GRANT CONNECT[A-Z, ]* ON DATABASE " + db + " TO " + user + ";")
+          .contains("\\connect " + db + "\nALTER SCHEMA public OWNER TO " + user + ";");
+      String yml =
+          Files.readString(Path.of("..", app[2], "src", "main", "resources", "application.yml"));
+      for (String name : env.keySet()) {
+        assertThat(yml).as(app[2] + " reads " + name).contains("${" + name + ":");
+      }
+    }
+    String relayRole = Files.readString(Path.of("..", "infra", "sql", "relay-role-precreated.sql"));
+    Map<String, Object> relay = map(map(services, "relay"), "environment");
+    assertThat(relayRole)
+        .contains("CREATE ROLE " + relay.get("OUTBOXKIT_RELAY_DATABASE_USER") + " WITH")
+        .contains("PASSWORD '" + relay.get("OUTBOXKIT_RELAY_DATABASE_PASSWORD") + "';")
+        .contains("GRANT CONNECT ON DATABASE %I TO " + relay.get("OUTBOXKIT_RELAY_DATABASE_USER"));
+  }
+
   // --- helpers ----------------------------------------------------------------------------------
 
   private static List<String> healthTest(Map<String, Object> services, String name) {

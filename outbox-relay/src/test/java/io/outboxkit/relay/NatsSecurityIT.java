@@ -8,6 +8,7 @@ import io.nats.client.Nats;
 import io.nats.client.Options;
 import io.outboxkit.OutboxSchema;
 import io.outboxkit.TableName;
+import io.outboxkit.testing.NatsOperator;
 import io.outboxkit.testing.NatsProcess;
 import io.outboxkit.testing.Ports;
 import io.outboxkit.testing.TestCerts;
@@ -17,6 +18,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -180,6 +184,97 @@ class NatsSecurityIT {
         .contains("setting outboxkit.relay.nats.password (env OUTBOXKIT_RELAY_NATS_PASSWORD)")
         .contains("refused by the NATS server")
         .doesNotContain("wrong-pw-91c2");
+  }
+
+  /** The subjects a README block's {@code publish} or {@code subscribe} part allows. */
+  private static List<String> allowed(String block, String part) {
+    int start = block.indexOf(part + ": {");
+    String section = block.substring(start, block.indexOf(']', start));
+    List<String> subjects = new java.util.ArrayList<>();
+    Matcher m = Pattern.compile("\"([^\"]+)\"").matcher(section);
+    while (m.find()) {
+      subjects.add(m.group(1));
+    }
+    return subjects;
+  }
+
+  @Test
+  void jwtCredentialsFileUnderTheReadmePermissions() throws Exception {
+    NatsOperator operator = NatsOperator.create();
+    NatsProcess nats = infra.privateNats(NatsProcess.options().withConfig(operator.serverConfig()));
+    Map<String, String> env = env(nats);
+    String block = readmePermissions(env);
+    List<String> publish = allowed(block, "publish");
+    List<String> subscribe = allowed(block, "subscribe");
+    assertThat(publish).contains("$JS.API.INFO").hasSizeGreaterThan(5);
+    assertThat(subscribe).containsExactly("_INBOX.>");
+    Path creds = certs.dir().resolve("relay.creds");
+    String seed =
+        operator.userCreds(
+            creds,
+            NatsOperator.User.named("relay").allowPublish(publish).allowSubscribe(subscribe));
+    Path adminCreds = certs.dir().resolve("admin.creds");
+    operator.userCreds(adminCreds, NatsOperator.User.named("admin"));
+    env.put("OUTBOXKIT_RELAY_NATS_CREDENTIALS_FILE", creds.toString());
+    try (Connection admin =
+        Nats.connect(
+            new Options.Builder()
+                .server(nats.url())
+                .authHandler(Nats.credentials(adminCreds.toString()))
+                .build())) {
+      try (RelayProcess relay = streams(env, admin)) {
+        // A restart finds the stream and reads its end under the same permissions.
+        relay.stop();
+        try (RelayProcess again = streams(env, admin)) {
+          assertThat(again.log()).doesNotContain(seed);
+        }
+        assertThat(relay.log()).doesNotContain(seed);
+      }
+      // The JWT allows nothing else: the server refuses a publish outside the relay's subjects.
+      List<String> errors = new CopyOnWriteArrayList<>();
+      io.nats.client.Subscription elsewhere = admin.subscribe("elsewhere.>");
+      admin.flush(Duration.ofSeconds(5));
+      try (Connection relayUser =
+          Nats.connect(
+              new Options.Builder()
+                  .server(nats.url())
+                  .authHandler(Nats.credentials(creds.toString()))
+                  .errorListener(
+                      new io.nats.client.ErrorListener() {
+                        @Override
+                        public void errorOccurred(Connection conn, String error) {
+                          errors.add(error);
+                        }
+                      })
+                  .build())) {
+        relayUser.publish("elsewhere.x", new byte[] {1});
+        relayUser.flush(Duration.ofSeconds(5));
+        Ports.await(
+            "the server to report the permissions violation",
+            Duration.ofSeconds(30),
+            () -> errors.stream().anyMatch(e -> e.contains("Permissions Violation")));
+      }
+      assertThat(elsewhere.nextMessage(Duration.ofMillis(500))).isNull();
+    }
+    // Credentials the server does not accept: an unknown account's user, an expired JWT.
+    NatsOperator.strangerCreds(certs.dir().resolve("stranger.creds"));
+    env.put(
+        "OUTBOXKIT_RELAY_NATS_CREDENTIALS_FILE", certs.dir().resolve("stranger.creds").toString());
+    assertThat(refused(env))
+        .contains("setting outboxkit.relay.nats.credentials-file")
+        .contains("refused by the NATS server");
+    Path expired = certs.dir().resolve("expired.creds");
+    String expiredSeed =
+        operator.userCreds(
+            expired,
+            NatsOperator.User.named("relay")
+                .allowPublish(publish)
+                .allowSubscribe(subscribe)
+                .issued(Duration.ofHours(2), Duration.ofHours(1)));
+    env.put("OUTBOXKIT_RELAY_NATS_CREDENTIALS_FILE", expired.toString());
+    assertThat(refused(env))
+        .contains("setting outboxkit.relay.nats.credentials-file")
+        .doesNotContain(expiredSeed);
   }
 
   @Test

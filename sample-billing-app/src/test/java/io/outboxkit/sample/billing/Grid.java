@@ -39,28 +39,57 @@ final class Grid implements AutoCloseable {
   final JarProcess meter;
   final JarProcess relay;
   final EmbeddedServer billing;
+  private final boolean ownBillingDb;
+
+  /**
+   * What differs from the default grid (everything as the superuser, the meter service on the test
+   * class's database, billing on a new one).
+   *
+   * @param meterEnv adds to or overrides the meter service's environment
+   * @param beforeRelay runs once the meter service is up (its migrations done), before the relay
+   * @param relayEnv adds to or overrides the relay's environment
+   * @param billingProps adds to or overrides the billing service's settings
+   * @param billingDb an existing database for the billing service; null for a new one
+   */
+  record Setup(
+      Map<String, String> meterEnv,
+      Runnable beforeRelay,
+      Map<String, String> relayEnv,
+      Map<String, Object> billingProps,
+      String billingDb) {}
 
   /** Starts everything; {@code billingProps} add to or override the billing service's settings. */
   Grid(TestInfra infra, Map<String, Object> billingProps) throws Exception {
+    this(infra, new Setup(Map.of(), () -> {}, Map.of(), billingProps, null));
+  }
+
+  Grid(TestInfra infra, Setup setup) throws Exception {
     this.infra = infra;
     stream = infra.streamName();
     String prefix = infra.prefix();
+    ownBillingDb = setup.billingDb() == null;
     billingDb =
-        (infra.database() + "_billing").substring(0, Math.min(63, infra.database().length() + 8));
-    admin("CREATE DATABASE " + billingDb);
+        ownBillingDb
+            ? (infra.database() + "_billing")
+                .substring(0, Math.min(63, infra.database().length() + 8))
+            : setup.billingDb();
+    if (ownBillingDb) {
+      admin("CREATE DATABASE " + billingDb);
+    }
 
     int meterPort = Ports.free();
     meterUrl = "http://127.0.0.1:" + meterPort;
+    Map<String, String> meterEnv = new HashMap<>();
+    meterEnv.put("METER_PORT", Integer.toString(meterPort));
+    meterEnv.put("METER_DB_URL", infra.jdbcUrl());
+    meterEnv.put("METER_DB_USER", infra.pgUser());
+    meterEnv.put("METER_DB_PASSWORD", infra.pgPassword());
+    meterEnv.putAll(setup.meterEnv());
     meter =
-        new JarProcess(
-                "sample-meter-app",
-                Map.of(
-                    "METER_PORT", Integer.toString(meterPort),
-                    "METER_DB_URL", infra.jdbcUrl(),
-                    "METER_DB_USER", infra.pgUser(),
-                    "METER_DB_PASSWORD", infra.pgPassword()))
+        new JarProcess("sample-meter-app", meterEnv)
             .start()
             .awaitHttp(meterUrl + "/health", b -> b.contains("UP"), WAIT);
+    setup.beforeRelay().run();
 
     int relayPort = Ports.free();
     relayUrl = "http://127.0.0.1:" + relayPort + "/health/readiness";
@@ -82,6 +111,7 @@ final class Grid implements AutoCloseable {
     env.put("OUTBOXKIT_RELAY_SLOT_NAME", prefix + "_slot");
     env.put("OUTBOXKIT_RELAY_PUBLICATION_NAME", prefix + "_pub");
     env.put("OUTBOXKIT_RELAY_ENGINE_RESTART_BACKOFF", "500ms");
+    env.putAll(setup.relayEnv());
     relay = new JarProcess("outbox-relay", env).start();
     awaitRelayStreaming();
 
@@ -96,7 +126,7 @@ final class Grid implements AutoCloseable {
     props.put("billing.grid-load-subject", prefix + ".meter.ReadingRecorded");
     props.put("billing.dead-letter-prefix", prefix + "-dlq.");
     props.put("billing.reconcile.meter-url", meterUrl);
-    props.putAll(billingProps);
+    props.putAll(setup.billingProps());
     billing = ApplicationContext.run(EmbeddedServer.class, props);
   }
 
@@ -190,6 +220,8 @@ final class Grid implements AutoCloseable {
     }
     relay.close();
     meter.close();
-    admin("DROP DATABASE IF EXISTS " + billingDb + " WITH (FORCE)");
+    if (ownBillingDb) {
+      admin("DROP DATABASE IF EXISTS " + billingDb + " WITH (FORCE)");
+    }
   }
 }
