@@ -85,11 +85,17 @@ final class Bench {
         if (!cfg.runsRelays()) {
           continue;
         }
+        // outboxkit's modes, then the peer; reversed in even runs.
         List<Target> order = new ArrayList<>();
-        order.add(new OutboxkitTarget(cfg, admin, cleanup, jsm, database, names, run, logs));
+        for (BenchConfig.Mode mode : cfg.modes()) {
+          order.add(
+              new OutboxkitTarget(cfg, admin, cleanup, jsm, database, names, run, logs, mode));
+        }
         if (cfg.withPeer()) {
-          PeerTarget peer = new PeerTarget(cfg, admin, cleanup, jsm, names, run, logs);
-          order.add(run % 2 == 1 ? order.size() : 0, peer);
+          order.add(new PeerTarget(cfg, admin, cleanup, jsm, names, run, logs));
+        }
+        if (run % 2 == 0) {
+          java.util.Collections.reverse(order);
         }
         for (Target t : order) {
           checkpoint(admin);
@@ -99,7 +105,7 @@ final class Bench {
       if (dropDb != null) {
         dropDb.close();
       }
-      Report report = new Report(results, cfg.withPeer(), header);
+      Report report = new Report(results, cfg.withPeer(), cfg.outboxkitSides(), header);
       String preamble = preamble(header);
       List<Path> files = report.write(cfg.resultsDir(), stamp, preamble);
       return new Outcome(results, report, files, preamble);
@@ -151,6 +157,9 @@ final class Bench {
     c.put("relay_jar", cfg.relayJar().toString());
     c.put("relay_java_opts", cfg.relayJavaOpts());
     c.put("relay_env", cfg.relayEnv());
+    c.put("modes", cfg.modes().stream().map(m -> m.flag).toList());
+    c.put("message_events_per_message", cfg.eventsPerMessage());
+    c.put("profile", cfg.profile());
     c.put("with_peer", cfg.withPeer());
     if (cfg.withPeer()) {
       c.put("peer_poll_ms", cfg.peerPollMs());

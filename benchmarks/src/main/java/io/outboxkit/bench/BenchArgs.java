@@ -1,5 +1,6 @@
 package io.outboxkit.bench;
 
+import io.outboxkit.bench.BenchConfig.Mode;
 import io.outboxkit.bench.BenchConfig.PgServer;
 import io.outboxkit.bench.BenchConfig.Workload;
 import java.io.IOException;
@@ -61,6 +62,33 @@ final class BenchArgs {
           "comma list of: raw, start, batched, single, latency, drain, peer-default-poll (all;"
               + " start is part of every relay run)")
   List<Workload> only = new ArrayList<>();
+
+  @Option(
+      names = "--modes",
+      paramLabel = "LIST",
+      split = ",",
+      converter = ModeConverter.class,
+      description =
+          "outboxkit's write modes, each a full relay sequence: table (outbox rows), message"
+              + " (transactional WAL messages) (both when the relay jar can relay messages, else"
+              + " table)")
+  List<Mode> modes = new ArrayList<>();
+
+  @Option(
+      names = "--message-events",
+      paramLabel = "N",
+      description =
+          "message mode, batched loads (batched, drain, raw 500/tx): events per WAL message; 1 ="
+              + " one message per event like Outbox.write, 500 = one per transaction like"
+              + " Outbox.writeAll (1)")
+  int messageEvents = 1;
+
+  @Option(
+      names = "--profile",
+      description =
+          "record a JFR profile (jcmd JFR.start, settings=profile) of the relay (and the peer)"
+              + " during each batched run and print its hottest frames, packages and threads")
+  boolean profile;
 
   @Option(
       names = "--rates",
@@ -178,7 +206,7 @@ final class BenchArgs {
   @Option(
       names = "--max-minutes",
       paramLabel = "M",
-      description = "abort the whole run after M minutes (90; smoke 4)")
+      description = "abort the whole run after M minutes (90; smoke 8)")
   Integer maxMinutes;
 
   @Option(
@@ -222,6 +250,8 @@ final class BenchArgs {
           }
         });
     String javaOpts = relayJavaOpts.trim();
+    Path jar = relayJar != null ? relayJar.toAbsolutePath() : findRelayJar(root);
+    List<Mode> chosen = modes(cl, jar);
     int maxRate = rates.stream().mapToInt(Integer::intValue).max().orElse(1000);
     return new BenchConfig(
         smoke,
@@ -254,7 +284,7 @@ final class BenchArgs {
             pgAdminDb != null ? pgAdminDb : database != null ? database : "postgres",
             database),
         nats,
-        relayJar != null ? relayJar.toAbsolutePath() : findRelayJar(root),
+        jar,
         javaOpts.isEmpty() ? List.of() : List.of(javaOpts.split("\\s+")),
         relayLauncher != null ? relayLauncher.toAbsolutePath() : null,
         new LinkedHashMap<>(relayEnv),
@@ -265,14 +295,49 @@ final class BenchArgs {
         (results != null ? results : root.resolve("benchmarks/results")).toAbsolutePath(),
         Duration.ofSeconds(positive(cl, "--stall-seconds", stallSeconds)),
         Duration.ofMinutes(
-            positive(cl, "--max-minutes", maxMinutes != null ? maxMinutes : smoke ? 4 : 90)),
-        !noCheckpoint);
+            positive(cl, "--max-minutes", maxMinutes != null ? maxMinutes : smoke ? 8 : 90)),
+        !noCheckpoint,
+        chosen,
+        positive(cl, "--message-events", messageEvents),
+        profile);
+  }
+
+  /**
+   * --modes, or both modes when the relay jar can relay WAL messages (table mode alone for an older
+   * relay); an explicit message mode with such a relay is refused.
+   */
+  private List<Mode> modes(CommandLine cl, Path jar) {
+    boolean messages = RelayJar.relaysMessages(jar);
+    if (modes.isEmpty()) {
+      return messages ? List.of(Mode.TABLE, Mode.MESSAGE) : List.of(Mode.TABLE);
+    }
+    if (modes.contains(Mode.MESSAGE) && !messages) {
+      throw new ParameterException(
+          cl,
+          "--modes message: the relay at "
+              + jar
+              + " cannot relay WAL messages (it has no io/outboxkit/OutboxEnvelope): rebuild it"
+              + " or run --modes table");
+    }
+    return List.copyOf(new java.util.LinkedHashSet<>(modes));
   }
 
   /** --help was asked for: print {@link #usage()}. */
   static final class HelpRequested extends RuntimeException {
     HelpRequested() {
       super("help");
+    }
+  }
+
+  /** picocli's hook for {@link Mode#parse(String)}. */
+  static final class ModeConverter implements CommandLine.ITypeConverter<Mode> {
+    @Override
+    public Mode convert(String value) {
+      try {
+        return Mode.parse(value);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.TypeConversionException(e.getMessage());
+      }
     }
   }
 

@@ -26,6 +26,11 @@ import java.util.Set;
  * @param only the workloads to run ({@link Workload}); all when empty
  * @param relayLauncher a script that starts the relay as shipped (it gets the relay jar in {@code
  *     OUTBOXKIT_RELAY_JAR} and the options in {@code JAVA_OPTS}), or null for {@code java -jar}
+ * @param modes outboxkit's write modes, each a full relay sequence per run ({@link Mode})
+ * @param eventsPerMessage message mode, batched loads: events per WAL message (1 = one message per
+ *     event, as {@code Outbox.write}; the rows per transaction = one per transaction, as {@code
+ *     Outbox.writeAll})
+ * @param profile record a JFR profile of the relay during each batched run
  */
 record BenchConfig(
     boolean smoke,
@@ -58,7 +63,48 @@ record BenchConfig(
     Path resultsDir,
     Duration stallTimeout,
     Duration maxTotal,
-    boolean checkpoint) {
+    boolean checkpoint,
+    List<Mode> modes,
+    int eventsPerMessage,
+    boolean profile) {
+
+  /** How outboxkit's events are written: rows of the outbox table, or WAL messages. */
+  enum Mode {
+    /** An outbox row per event (INSERT); the relay reads the table's changes. */
+    TABLE("table", Side.OUTBOXKIT),
+    /**
+     * A transactional logical decoding message per event ({@code pg_logical_emit_message(true,
+     * prefix, envelope)}, the envelope written by outbox-core's {@code OutboxEnvelope}).
+     */
+    MESSAGE("message", Side.OUTBOXKIT_MESSAGES);
+
+    final String flag;
+    final Side side;
+
+    Mode(String flag, Side side) {
+      this.flag = flag;
+      this.side = side;
+    }
+
+    static Mode parse(String s) {
+      for (Mode m : values()) {
+        if (m.flag.equals(s.trim())) {
+          return m;
+        }
+      }
+      throw new IllegalArgumentException(
+          "--modes: unknown mode '" + s + "'; choose from table, message");
+    }
+  }
+
+  /** The sides of outboxkit's relay this run measures, one per mode. */
+  List<Side> outboxkitSides() {
+    return modes.stream().map(m -> m.side).toList();
+  }
+
+  boolean runs(Mode m) {
+    return modes.contains(m);
+  }
 
   /** The workloads {@code --only} can pick. */
   enum Workload {

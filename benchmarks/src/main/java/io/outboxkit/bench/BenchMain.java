@@ -67,6 +67,11 @@ public final class BenchMain {
       System.out.print(o.preamble());
       System.out.println();
       System.out.print(o.report().text());
+      String profiles = o.report().profilesText();
+      if (!profiles.isEmpty()) {
+        System.out.println();
+        System.out.print(profiles);
+      }
       System.out.println();
       o.files().forEach(f -> System.out.println("written: " + f));
       status = o.results().hasErrors() ? 1 : 0;

@@ -1,7 +1,6 @@
 package io.outboxkit.bench;
 
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -13,11 +12,11 @@ import java.util.function.LongConsumer;
 import javax.sql.DataSource;
 
 /**
- * The writers: each thread has its own connection and commits outbox rows of one aggregate type (so
- * each workload has its own subject). Three shapes: a fixed number of rows in multi-row
- * transactions as fast as possible; single-row transactions as fast as possible for a while; and
- * single-row transactions paced by a schedule (each writer starts its next transaction at its
- * planned time, whatever the others do).
+ * The writers: each thread has its own connection and commits events ({@link EventWriter}: outbox
+ * rows or WAL messages) of one aggregate type (so each workload has its own subject). Three shapes:
+ * a fixed number of rows in multi-row transactions as fast as possible; single-row transactions as
+ * fast as possible for a while; and single-row transactions paced by a schedule (each writer starts
+ * its next transaction at its planned time, whatever the others do).
  */
 final class Load {
   private Load() {}
@@ -42,26 +41,21 @@ final class Load {
 
   /** {@code total} rows in transactions of {@code perTx} rows from {@code writers} threads. */
   static Written batched(
-      DataSource ds, OutboxTable t, String aggregateType, int total, int perTx, int writers) {
+      DataSource ds, EventWriter t, String aggregateType, int total, int perTx, int writers) {
     AtomicLong next = new AtomicLong();
     return run(
         ds,
         writers,
         Duration.ofMinutes(30),
-        (c, ps, n, late, t0) -> {
+        (c, w, n, late, t0) -> {
           c.setAutoCommit(false);
-          String note = t.note();
           while (true) {
             long from = next.getAndAdd(perTx);
             if (from >= total) {
               return;
             }
             long to = Math.min(total, from + perTx);
-            for (long i = from; i < to; i++) {
-              t.bind(ps, aggregateType, i, note);
-              ps.addBatch();
-            }
-            ps.executeBatch();
+            w.many(aggregateType, from, to);
             c.commit();
             n.addAndGet(to - from);
           }
@@ -71,19 +65,17 @@ final class Load {
 
   /** Single-row transactions as fast as {@code writers} threads can for {@code duration}. */
   static Written singleRows(
-      DataSource ds, OutboxTable t, String aggregateType, int writers, Duration duration) {
+      DataSource ds, EventWriter t, String aggregateType, int writers, Duration duration) {
     AtomicLong next = new AtomicLong();
     long length = duration.toNanos();
     return run(
         ds,
         writers,
         duration.plusMinutes(5),
-        (c, ps, n, late, t0) -> {
+        (c, w, n, late, t0) -> {
           c.setAutoCommit(true);
-          String note = t.note();
           while (System.nanoTime() - t0 < length) {
-            t.bind(ps, aggregateType, next.getAndIncrement(), note);
-            ps.executeUpdate();
+            w.one(aggregateType, next.getAndIncrement());
             n.incrementAndGet();
           }
         },
@@ -97,7 +89,7 @@ final class Load {
    */
   static Written paced(
       DataSource ds,
-      OutboxTable t,
+      EventWriter t,
       String aggregateType,
       int rate,
       Duration duration,
@@ -110,9 +102,8 @@ final class Load {
         ds,
         writers,
         duration.plusMinutes(5),
-        (c, ps, n, late, t0) -> {
+        (c, w, n, late, t0) -> {
           c.setAutoCommit(true);
-          String note = t.note();
           for (long i = k.getAndIncrement(); i < planned; i += writers) {
             long due = t0 + i * period;
             long wait;
@@ -120,8 +111,7 @@ final class Load {
               LockSupport.parkNanos(wait);
             }
             late.accumulateAndGet(-wait / 1000, Math::max);
-            t.bind(ps, aggregateType, i, note);
-            ps.executeUpdate();
+            w.one(aggregateType, i);
             n.incrementAndGet();
           }
         },
@@ -132,7 +122,7 @@ final class Load {
   @FunctionalInterface
   private interface Body {
     void write(
-        Connection c, PreparedStatement ps, AtomicLong rows, AtomicLong maxLate, long startNanos)
+        Connection c, EventWriter.Session w, AtomicLong rows, AtomicLong maxLate, long startNanos)
         throws SQLException;
   }
 
@@ -141,7 +131,7 @@ final class Load {
    * {@code timeout}); the first failure fails the load.
    */
   private static Written run(
-      DataSource ds, int writers, Duration timeout, Body body, OutboxTable t) {
+      DataSource ds, int writers, Duration timeout, Body body, EventWriter t) {
     return run(ds, writers, timeout, body, t, start -> {});
   }
 
@@ -150,7 +140,7 @@ final class Load {
       int writers,
       Duration timeout,
       Body body,
-      OutboxTable t,
+      EventWriter t,
       LongConsumer onStart) {
     List<Connection> connections = new ArrayList<>();
     try {
@@ -173,12 +163,12 @@ final class Load {
       Thread th =
           new Thread(
               () -> {
-                try (PreparedStatement ps = c.prepareStatement(t.insertSql())) {
+                try (EventWriter.Session w = t.open(c)) {
                   long wait;
                   while ((wait = startNanos - System.nanoTime()) > 0) {
                     LockSupport.parkNanos(wait);
                   }
-                  body.write(c, ps, rows, maxLate, startNanos);
+                  body.write(c, w, rows, maxLate, startNanos);
                 } catch (Throwable e) {
                   failure.compareAndSet(null, e);
                 } finally {

@@ -35,9 +35,9 @@ record Names(long pid) {
     return "obkb_" + pid + "_" + kind + run;
   }
 
-  /** Replication slot and publication of the relay in run {@code run}. */
-  String slot(int run) {
-    return "obkb_" + pid + "_k" + run;
+  /** Replication slot and publication of the relay in run {@code run}: {@code kind} "k", "km". */
+  String slot(String kind, int run) {
+    return "obkb_" + pid + "_" + kind + run;
   }
 
   /** JetStream stream: {@code kind} is "k", "p" or "raw". */

@@ -1,6 +1,7 @@
 package io.outboxkit.bench;
 
 import io.outboxkit.UuidV7;
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 
@@ -13,7 +14,7 @@ import java.sql.SQLException;
  * @param flavor outboxkit's columns (payload bytea) or Debezium's defaults (payload jsonb)
  * @param qualifiedName schema.table
  */
-record OutboxTable(Flavor flavor, String qualifiedName, int payloadBytes) {
+record OutboxTable(Flavor flavor, String qualifiedName, int payloadBytes) implements EventWriter {
 
   /** The column layout. */
   enum Flavor {
@@ -46,7 +47,35 @@ record OutboxTable(Flavor flavor, String qualifiedName, int payloadBytes) {
 
   /** The filler that brings the payload to about {@code payloadBytes}. */
   String note() {
-    return "x".repeat(Math.max(1, payloadBytes - 60));
+    return EventWriter.note(payloadBytes);
+  }
+
+  /** One INSERT per event; {@link Session#many} sends them as one JDBC batch. */
+  @Override
+  public Session open(Connection c) throws SQLException {
+    PreparedStatement ps = c.prepareStatement(insertSql());
+    String note = note();
+    return new Session() {
+      @Override
+      public void one(String aggregateType, long n) throws SQLException {
+        bind(ps, aggregateType, n, note);
+        ps.executeUpdate();
+      }
+
+      @Override
+      public void many(String aggregateType, long from, long to) throws SQLException {
+        for (long i = from; i < to; i++) {
+          bind(ps, aggregateType, i, note);
+          ps.addBatch();
+        }
+        ps.executeBatch();
+      }
+
+      @Override
+      public void close() throws SQLException {
+        ps.close();
+      }
+    };
   }
 
   /** Binds event number {@code n} of aggregate type {@code aggregateType}. */

@@ -39,6 +39,8 @@ final class OutboxkitTarget extends Target {
   private final String slot;
   private final String stream;
   private final String prefix;
+  private final BenchConfig.Mode mode;
+  private final String messagePrefix;
   private final Path log;
   private final PGSimpleDataSource ds;
   private Process process;
@@ -53,25 +55,33 @@ final class OutboxkitTarget extends Target {
       String database,
       Names names,
       int run,
-      Path logs) {
+      Path logs,
+      BenchConfig.Mode mode) {
     this.cfg = cfg;
     this.admin = admin;
     this.cleanup = cleanup;
     this.jsm = jsm;
     this.database = database;
-    this.schema = names.schema("k", run);
+    // Each mode has its own schema, slot, stream and subjects: "k" table mode, "km" messages.
+    String kind = mode == BenchConfig.Mode.TABLE ? "k" : "km";
+    this.mode = mode;
+    this.schema = names.schema(kind, run);
     // The relay's Flyway refuses a schema that already holds tables (the outbox): its own one.
-    this.stateSchema = names.schema("s", run);
-    this.slot = names.slot(run);
-    this.stream = names.stream("k", run);
-    this.prefix = names.subjectPrefix("k", run);
-    this.log = logs.resolve("relay-run" + run + ".log");
+    this.stateSchema = names.schema(mode == BenchConfig.Mode.TABLE ? "s" : "sm", run);
+    this.slot = names.slot(kind, run);
+    this.stream = names.stream(kind, run);
+    this.prefix = names.subjectPrefix(kind, run);
+    // Never the default prefix: another writer in the same database must not reach this relay.
+    this.messagePrefix = slot;
+    this.log =
+        logs.resolve(
+            "relay-run" + run + (mode == BenchConfig.Mode.TABLE ? "" : "-messages") + ".log");
     this.ds = admin.dataSource(database);
   }
 
   @Override
   Side side() {
-    return Side.OUTBOXKIT;
+    return mode.side;
   }
 
   @Override
@@ -194,7 +204,11 @@ final class OutboxkitTarget extends Target {
     e.put("OUTBOXKIT_RELAY_DEAD_LETTER_SUBJECT", prefix + "-dlq.relay");
     e.put("OUTBOXKIT_RELAY_SLOT_NAME", slot);
     e.put("OUTBOXKIT_RELAY_PUBLICATION_NAME", slot);
+    // Table mode: the relay reads this table's inserts. Message mode: the table stays empty, but
+    // pgoutput needs a publication, which the relay makes for it; the messages it relays carry
+    // this prefix (RelayConfig.messagePrefix).
     e.put("OUTBOXKIT_RELAY_TABLES", schema + ".outbox");
+    e.put("OUTBOXKIT_RELAY_MESSAGE_PREFIX", messagePrefix);
     e.put("OUTBOXKIT_RELAY_OFFSETS_TABLE", stateSchema + ".relay_offsets");
     e.put("OUTBOXKIT_RELAY_HTTP_HOST", "127.0.0.1");
     e.put("OUTBOXKIT_RELAY_HTTP_PORT", Integer.toString(port));
@@ -255,8 +269,10 @@ final class OutboxkitTarget extends Target {
   }
 
   @Override
-  OutboxTable table() {
-    return new OutboxTable(OutboxTable.Flavor.OUTBOXKIT, schema + ".outbox", cfg.payloadBytes());
+  EventWriter writer() {
+    return mode == BenchConfig.Mode.TABLE
+        ? new OutboxTable(OutboxTable.Flavor.OUTBOXKIT, schema + ".outbox", cfg.payloadBytes())
+        : new WalMessages(messagePrefix, cfg.payloadBytes(), cfg.eventsPerMessage());
   }
 
   @Override

@@ -155,7 +155,7 @@ final class PeerTarget extends Target {
   }
 
   @Override
-  OutboxTable table() {
+  EventWriter writer() {
     return new OutboxTable(OutboxTable.Flavor.DEBEZIUM, "public.outbox", cfg.payloadBytes());
   }
 

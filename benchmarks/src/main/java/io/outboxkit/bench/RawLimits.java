@@ -61,12 +61,38 @@ final class RawLimits {
       results.error(run, "raw.pg_single", Side.RAW, e.getMessage());
       results.error(run, "raw.pg_batch", Side.RAW, e.getMessage());
     }
+    if (cfg.runs(BenchConfig.Mode.MESSAGE)) {
+      messages(database, names);
+    }
     try {
       log.info("run {} raw: JetStream alone", run);
       results.put(run, "raw.js", Side.RAW, jetStream(names));
     } catch (RuntimeException e) {
       log.error("run {} raw: JetStream failed: {}", run, e.getMessage());
       results.error(run, "raw.js", Side.RAW, e.getMessage());
+    }
+  }
+
+  /**
+   * The same loads as WAL messages: {@code pg_logical_emit_message(true, prefix, envelope)} instead
+   * of INSERTs, no table at all. No slot reads them (none decodes this prefix).
+   */
+  private void messages(String database, Names names) {
+    try {
+      log.info("run {} raw: PostgreSQL alone, WAL messages", run);
+      var ds = admin.dataSource(database);
+      WalMessages messages =
+          new WalMessages(names.slot("rawm", run), cfg.payloadBytes(), cfg.eventsPerMessage());
+      Load.Written single =
+          Load.singleRows(ds, messages, "raw", cfg.singleWriters(), cfg.singleDuration());
+      results.put(run, "raw.pg_single_msg", Side.RAW, single.rate());
+      Load.Written batch =
+          Load.batched(ds, messages, "rawbatch", cfg.events(), cfg.rowsPerTx(), cfg.batchWriters());
+      results.put(run, "raw.pg_batch_msg", Side.RAW, batch.rate());
+    } catch (RuntimeException e) {
+      log.error("run {} raw: PostgreSQL with WAL messages failed: {}", run, e.getMessage());
+      results.error(run, "raw.pg_single_msg", Side.RAW, e.getMessage());
+      results.error(run, "raw.pg_batch_msg", Side.RAW, e.getMessage());
     }
   }
 

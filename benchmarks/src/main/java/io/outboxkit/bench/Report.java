@@ -12,62 +12,112 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
-/** The one table: printed as text, written as Markdown and JSON. */
+/**
+ * The one table: printed as text, written as Markdown and JSON. A column per outboxkit mode (table,
+ * messages) and the peer, the ratios of each mode to the peer and to the raw limit that bounds it;
+ * then the profiles ({@code --profile}).
+ */
 final class Report {
   private final Results results;
   private final boolean peer;
   private final boolean raw;
+  private final List<Side> modes;
+  private final boolean legacy;
   private final Map<String, Object> header;
 
   /**
+   * @param modes outboxkit's sides measured ({@link BenchConfig#outboxkitSides()})
    * @param header machine, versions, configuration and command: printed above the table and kept in
    *     the JSON
    */
-  Report(Results results, boolean peer, Map<String, Object> header) {
+  Report(Results results, boolean peer, List<Side> modes, Map<String, Object> header) {
     this.results = results;
     this.peer = peer;
     this.raw = results.rows().stream().anyMatch(Rows.Row::raw);
+    this.modes = List.copyOf(modes);
+    // Table mode alone: the headings of the tables published before message mode.
+    this.legacy = this.modes.equals(List.of(Side.OUTBOXKIT));
     this.header = header;
   }
 
   /** One rendered line of the table. */
   record Line(Rows.Row row, List<String> cells) {}
 
+  private String heading(Side side) {
+    return legacy ? "outboxkit" : side.heading;
+  }
+
+  private String ratioHeading(Side side, String of) {
+    return (legacy ? "okit" : side.shortName) + " ÷ " + of;
+  }
+
+  private String rawHeading(Side side) {
+    return modes.size() == 1 ? "raw limit" : "raw limit " + side.shortName;
+  }
+
   List<String> columns() {
-    List<String> c = new ArrayList<>(List.of("row", "unit", "outboxkit"));
+    List<String> c = new ArrayList<>(List.of("row", "unit"));
+    modes.forEach(m -> c.add(heading(m)));
     if (peer) {
-      c.addAll(List.of("peer", "okit ÷ peer", "ahead"));
+      c.add("peer");
+      modes.forEach(m -> c.add(ratioHeading(m, "peer")));
+      c.add("ahead");
     }
     if (raw) {
-      c.addAll(List.of("raw limit", "okit ÷ raw"));
+      for (Side m : modes) {
+        c.add(rawHeading(m));
+        c.add(ratioHeading(m, "raw"));
+      }
     }
     c.add("notes");
     return c;
   }
 
+  /** The mode whose raw-limit column shows a raw row's own figure. */
+  private int rawColumnOf(Rows.Row r) {
+    if (modes.size() == 1) {
+      return 0;
+    }
+    int i = modes.indexOf(r.id().endsWith("_msg") ? Side.OUTBOXKIT_MESSAGES : Side.OUTBOXKIT);
+    return Math.max(i, 0);
+  }
+
   List<Line> lines() {
     List<Line> out = new ArrayList<>();
     for (Rows.Row r : results.rows()) {
-      Results.Stat ok = r.raw() ? null : results.stat(r, Side.OUTBOXKIT);
-      Results.Stat pe = peer && r.peer() ? results.stat(r, Side.PEER) : null;
-      double rawLimit = r.raw() ? median(results.stat(r, Side.RAW)) : results.rawLimit(r);
       List<String> notes = new ArrayList<>();
       List<String> cells = new ArrayList<>(List.of(r.label(), r.unit()));
-      cells.add(r.raw() ? "" : cell(r, ok, Side.OUTBOXKIT, notes));
+      Map<Side, Results.Stat> stats = new LinkedHashMap<>();
+      for (Side m : modes) {
+        Results.Stat s = r.raw() ? null : results.stat(r, m);
+        stats.put(m, s);
+        cells.add(r.raw() ? "" : cell(r, s, m, notes));
+      }
       if (peer) {
+        Results.Stat pe = r.peer() ? results.stat(r, Side.PEER) : null;
         cells.add(r.peer() ? cell(r, pe, Side.PEER, notes) : "");
-        double ratio = median(ok) / median(pe);
-        cells.add(Double.isFinite(ratio) ? ratio(ratio) : "");
-        cells.add(Double.isFinite(ratio) ? ahead(r, ratio) : "");
+        for (Side m : modes) {
+          double ratio = median(stats.get(m)) / median(pe);
+          cells.add(Double.isFinite(ratio) ? ratio(ratio) : "");
+        }
+        Map<Side, Double> medians = new LinkedHashMap<>();
+        stats.forEach((m, s) -> medians.put(m, median(s)));
+        medians.put(Side.PEER, median(pe));
+        cells.add(ahead(r, medians));
       }
       if (raw) {
-        if (r.raw()) {
-          cells.add(cell(r, results.stat(r, Side.RAW), Side.RAW, notes));
-          cells.add("");
-        } else {
-          cells.add(Double.isNaN(rawLimit) ? "" : number(r.unit(), rawLimit));
-          double ratio = median(ok) / rawLimit;
-          cells.add(Double.isFinite(ratio) ? ratio(ratio) : "");
+        for (int i = 0; i < modes.size(); i++) {
+          Side m = modes.get(i);
+          if (r.raw()) {
+            cells.add(
+                i == rawColumnOf(r) ? cell(r, results.stat(r, Side.RAW), Side.RAW, notes) : "");
+            cells.add("");
+          } else {
+            double rawLimit = results.rawLimit(r, m);
+            cells.add(Double.isNaN(rawLimit) ? "" : number(r.unit(), rawLimit));
+            double ratio = median(stats.get(m)) / rawLimit;
+            cells.add(Double.isFinite(ratio) ? ratio(ratio) : "");
+          }
         }
       }
       if (r.peerOnlyVariant() != null) {
@@ -82,8 +132,7 @@ final class Report {
   private String cell(Rows.Row r, Results.Stat s, Side side, List<String> notes) {
     List<String> errs =
         results.errors(
-            r.peerOnlyVariant() != null && side == Side.OUTBOXKIT ? r.peerOnlyVariant() : r.id(),
-            side);
+            r.peerOnlyVariant() != null && side.outboxkit() ? r.peerOnlyVariant() : r.id(), side);
     if (!errs.isEmpty()) {
       String e = errs.get(0);
       notes.add(side.label + " failed: " + (e.length() > 140 ? e.substring(0, 140) + "…" : e));
@@ -107,11 +156,30 @@ final class Report {
     return s == null ? Double.NaN : s.median();
   }
 
-  private static String ahead(Rows.Row r, double ratio) {
-    if (Math.abs(ratio - 1) < 0.02) {
+  /**
+   * Who is best in this row (higher throughput, lower latency/memory/time); "even" when the best
+   * two lie within 2 %; empty with fewer than two figures.
+   */
+  String ahead(Rows.Row r, Map<Side, Double> medians) {
+    List<Map.Entry<Side, Double>> known =
+        medians.entrySet().stream()
+            .filter(e -> Double.isFinite(e.getValue()))
+            .sorted(
+                (a, b) ->
+                    r.higherIsBetter()
+                        ? Double.compare(b.getValue(), a.getValue())
+                        : Double.compare(a.getValue(), b.getValue()))
+            .toList();
+    if (known.size() < 2) {
+      return "";
+    }
+    double best = known.get(0).getValue();
+    double second = known.get(1).getValue();
+    if (best == second || Math.abs(best / second - 1) < 0.02) {
       return "even";
     }
-    return (ratio > 1) == r.higherIsBetter() ? "outboxkit" : "peer";
+    Side s = known.get(0).getKey();
+    return legacy || s == Side.PEER ? s.label : s.shortName;
   }
 
   static String ratio(double v) {
@@ -199,10 +267,16 @@ final class Report {
       m.put("label", r.label());
       m.put("unit", r.unit());
       m.put("higher_is_better", r.higherIsBetter());
-      for (Side side : Side.values()) {
-        if ((side == Side.RAW) != r.raw() || (side == Side.PEER && !(peer && r.peer()))) {
-          continue;
+      List<Side> sides = new ArrayList<>();
+      if (r.raw()) {
+        sides.add(Side.RAW);
+      } else {
+        sides.addAll(modes);
+        if (peer && r.peer()) {
+          sides.add(Side.PEER);
         }
+      }
+      for (Side side : sides) {
         Results.Stat s = results.stat(r, side);
         Map<String, Object> v = new LinkedHashMap<>();
         if (s != null) {
@@ -217,23 +291,29 @@ final class Report {
         if (!errs.isEmpty()) {
           v.put("errors", errs);
         }
-        if (side == Side.OUTBOXKIT && r.peerOnlyVariant() != null) {
+        if (side.outboxkit() && r.peerOnlyVariant() != null) {
           v.put("copied_from", r.peerOnlyVariant());
         }
         m.put(side.label, v);
       }
       if (!r.raw()) {
-        double rawLimit = results.rawLimit(r);
-        if (!Double.isNaN(rawLimit)) {
-          m.put("raw_limit", rawLimit);
-          m.put("raw_limit_of", r.rawRefs());
-          m.put("ratio_outboxkit_raw", median(results.stat(r, Side.OUTBOXKIT)) / rawLimit);
-        }
-        if (peer && r.peer()) {
-          double ratio =
-              median(results.stat(r, Side.OUTBOXKIT)) / median(results.stat(r, Side.PEER));
-          if (Double.isFinite(ratio)) {
-            m.put("ratio_outboxkit_peer", ratio);
+        for (Side side : modes) {
+          // Table mode keeps the keys of the tables published before message mode.
+          String suffix = side == Side.OUTBOXKIT ? "" : "_" + side.label;
+          double okit = median(results.stat(r, side));
+          double rawLimit = results.rawLimit(r, side);
+          if (!Double.isNaN(rawLimit)) {
+            m.put("raw_limit" + suffix, rawLimit);
+            m.put(
+                "raw_limit" + suffix + "_of",
+                r.rawRefs().stream().map(ref -> Rows.rawRefFor(ref, side)).toList());
+            m.put("ratio_" + side.label + "_raw", okit / rawLimit);
+          }
+          if (peer && r.peer()) {
+            double ratio = okit / median(results.stat(r, Side.PEER));
+            if (Double.isFinite(ratio)) {
+              m.put("ratio_" + side.label + "_peer", ratio);
+            }
           }
         }
       }
@@ -241,7 +321,49 @@ final class Report {
     }
     root.put("rows", rows);
     root.put("details", results.details());
+    List<Object> profiles = new ArrayList<>();
+    for (Results.ProfileOf p : results.profiles()) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("run", p.run());
+      m.put("side", p.side().label);
+      m.put("workload", p.workload());
+      if (p.summary() != null) {
+        m.putAll(p.summary().json());
+      } else {
+        m.put("error", p.error());
+      }
+      profiles.add(m);
+    }
+    if (!profiles.isEmpty()) {
+      root.put("profiles", profiles);
+    }
     return root;
+  }
+
+  /** The profiles ({@code --profile}) as text, or "" when there are none. */
+  String profilesText() {
+    List<Results.ProfileOf> all = results.profiles();
+    if (all.isEmpty()) {
+      return "";
+    }
+    StringBuilder sb = new StringBuilder();
+    sb.append(
+        "Profiles of the relay, JFR settings=profile (execution samples every 10 ms of each"
+            + " thread running Java code), top "
+            + Workloads.PROFILE_TOP
+            + ":\n");
+    for (Results.ProfileOf p : all) {
+      sb.append('\n')
+          .append("run ")
+          .append(p.run())
+          .append(' ')
+          .append(p.side().heading)
+          .append(", ")
+          .append(p.workload())
+          .append(" run: ");
+      sb.append(p.summary() != null ? p.summary().text() : "FAILED: " + p.error() + "\n");
+    }
+    return sb.toString();
   }
 
   /** Writes {@code <stamp>.json} and {@code <stamp>.md}; returns their paths. */
@@ -250,7 +372,11 @@ final class Report {
     Path json = dir.resolve(stamp + ".json");
     Path md = dir.resolve(stamp + ".md");
     new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(json.toFile(), json());
-    Files.writeString(md, preamble + "\n" + markdown(), StandardCharsets.UTF_8);
+    String profiles = profilesText();
+    Files.writeString(
+        md,
+        preamble + "\n" + markdown() + (profiles.isEmpty() ? "" : "\n```\n" + profiles + "```\n"),
+        StandardCharsets.UTF_8);
     return List.of(json, md);
   }
 }

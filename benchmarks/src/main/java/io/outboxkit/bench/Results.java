@@ -18,6 +18,15 @@ final class Results {
   private final List<Map<String, EnumMap<Side, Double>>> values = new ArrayList<>();
   private final Map<String, List<String>> errors = new LinkedHashMap<>();
   private final List<Map<String, Map<String, Object>>> details = new ArrayList<>();
+  private final List<ProfileOf> profiles = new ArrayList<>();
+
+  /**
+   * A profile of one relay's batched run ({@code --profile}).
+   *
+   * @param summary the top lists, or null when it could not be recorded
+   * @param error why not, or null
+   */
+  record ProfileOf(int run, Side side, String workload, Profile.Summary summary, String error) {}
 
   Results(List<Rows.Row> rows) {
     this.rows = List.copyOf(rows);
@@ -57,7 +66,15 @@ final class Results {
   }
 
   synchronized boolean hasErrors() {
-    return !errors.isEmpty();
+    return !errors.isEmpty() || profiles.stream().anyMatch(p -> p.error() != null);
+  }
+
+  synchronized void profile(ProfileOf p) {
+    profiles.add(p);
+  }
+
+  synchronized List<ProfileOf> profiles() {
+    return List.copyOf(profiles);
   }
 
   /**
@@ -74,7 +91,7 @@ final class Results {
   /** Null when no run produced a value. */
   synchronized Stat stat(Rows.Row row, Side side) {
     String id = row.id();
-    if (side == Side.OUTBOXKIT && row.peerOnlyVariant() != null) {
+    if (side.outboxkit() && row.peerOnlyVariant() != null) {
       id = row.peerOnlyVariant();
     }
     List<Double> vs = new ArrayList<>();
@@ -106,11 +123,16 @@ final class Results {
         .orElse(null);
   }
 
-  /** The lowest median of the row's raw limits, or NaN. */
+  /** The lowest median of the row's raw limits for outboxkit's table mode, or NaN. */
   double rawLimit(Rows.Row row) {
+    return rawLimit(row, Side.OUTBOXKIT);
+  }
+
+  /** The lowest median of the raw limits that bound {@code side} in this row, or NaN. */
+  double rawLimit(Rows.Row row, Side side) {
     double best = Double.NaN;
     for (String ref : row.rawRefs()) {
-      Stat s = stat(ref, Side.RAW);
+      Stat s = stat(Rows.rawRefFor(ref, side), Side.RAW);
       if (s != null && (Double.isNaN(best) || s.median() < best)) {
         best = s.median();
       }

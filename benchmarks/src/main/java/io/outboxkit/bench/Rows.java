@@ -15,7 +15,8 @@ final class Rows {
    * @param unit events/s, ms, MB, ...
    * @param higherIsBetter throughput rows; false for latency, memory, time
    * @param raw whether the row is a raw limit (a RAW value, no relay)
-   * @param rawRefs raw-limit rows this row is compared with (the lowest of them)
+   * @param rawRefs raw-limit rows this row is compared with (the lowest of them; message mode's
+   *     counterparts for message mode, {@link #rawRefFor})
    * @param peer whether the peer has a figure in this row
    * @param peerOnlyVariant the outboxkit figure is copied from this row (peer-variant rows)
    */
@@ -36,6 +37,21 @@ final class Rows {
     if (c.runs(Workload.RAW)) {
       rows.add(raw("raw.pg_single", "PostgreSQL alone: single-row tx, 8 writers", "rows/s"));
       rows.add(raw("raw.pg_batch", "PostgreSQL alone: 500 rows/tx, 2 writers", "rows/s"));
+      if (c.runs(BenchConfig.Mode.MESSAGE)) {
+        rows.add(
+            raw(
+                "raw.pg_single_msg",
+                "PostgreSQL alone, WAL messages: single-message tx, 8 writers",
+                "events/s"));
+        rows.add(
+            raw(
+                "raw.pg_batch_msg",
+                "PostgreSQL alone, WAL messages: 500 events/tx, 2 writers"
+                    + (c.eventsPerMessage() > 1
+                        ? ", " + c.eventsPerMessage() + " events per message"
+                        : ", one message per event"),
+                "events/s"));
+      }
       rows.add(
           raw(
               "raw.js",
@@ -183,6 +199,18 @@ final class Rows {
                 copyFrom == null ? null : copyFrom + "." + what + "_" + p[0]));
       }
     }
+  }
+
+  /**
+   * The raw limit that bounds {@code side} where the row names {@code ref}: in message mode the
+   * writers' limits are those of WAL messages, not of INSERTs.
+   */
+  static String rawRefFor(String ref, Side side) {
+    if (side == Side.OUTBOXKIT_MESSAGES
+        && (ref.equals("raw.pg_single") || ref.equals("raw.pg_batch"))) {
+      return ref + "_msg";
+    }
+    return ref;
   }
 
   private static List<String> refs(BenchConfig c, String... ids) {

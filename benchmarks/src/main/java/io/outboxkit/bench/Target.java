@@ -38,7 +38,8 @@ abstract class Target implements AutoCloseable {
 
   abstract long pid();
 
-  abstract OutboxTable table();
+  /** How the workloads write events for this relay. */
+  abstract EventWriter writer();
 
   /** Unpooled: writers hold one connection each for a whole load. */
   abstract DataSource dataSource();

@@ -3,6 +3,7 @@ package io.outboxkit.bench;
 import io.nats.client.Connection;
 import io.nats.client.JetStreamManagement;
 import io.outboxkit.bench.BenchConfig.Workload;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
@@ -124,7 +125,7 @@ final class Workloads {
   private void failRemaining(String why) {
     log.error("run {} {}: skipping its workloads ({})", run, side.label, why);
     for (Rows.Row r : results.rows()) {
-      if (!r.raw() && !r.id().startsWith("start.ready") && (side == Side.OUTBOXKIT || r.peer())) {
+      if (!r.raw() && !r.id().startsWith("start.ready") && (side != Side.PEER || r.peer())) {
         results.error(run, r.id(), side, why);
       }
     }
@@ -157,6 +158,8 @@ final class Workloads {
   private void batched() {
     String agg = "batch";
     long pid = t.pid();
+    // Started before the CPU is read, so that JFR's own start-up is not counted.
+    Profile.Recording recording = cfg.profile() ? startProfile(pid) : null;
     ProcStats before = ProcStats.read(pid);
     Load.Written w;
     StreamWatch.Completion c;
@@ -164,7 +167,7 @@ final class Workloads {
     try (ProcStats.RssSampler sampler = new ProcStats.RssSampler(pid)) {
       w =
           Load.batched(
-              t.dataSource(), t.table(), agg, cfg.events(), cfg.rowsPerTx(), cfg.batchWriters());
+              t.dataSource(), t.writer(), agg, cfg.events(), cfg.rowsPerTx(), cfg.batchWriters());
       c =
           StreamWatch.await(
               jsm,
@@ -176,6 +179,9 @@ final class Workloads {
       maxRss = sampler.maxRssKb();
     }
     ProcStats after = ProcStats.read(pid);
+    if (recording != null) {
+      stopProfile(recording);
+    }
     double seconds = (c.lastStoredMicros() - w.startMicros()) / 1e6;
     put("batched.rate", cfg.events() / seconds);
     put("rss.peak_mb", Math.max(after.hwmKb(), maxRss) / 1024.0);
@@ -188,13 +194,45 @@ final class Workloads {
     detail("batched.rss_after_mb", after.rssKb() / 1024.0);
   }
 
+  /** Top entries of each list of a profile. */
+  static final int PROFILE_TOP = 15;
+
+  private Profile.Recording startProfile(long pid) {
+    String name = t.log().getFileName().toString().replaceFirst("\\.log$", "");
+    Path file = t.log().resolveSibling(name + "-batched.jfr");
+    try {
+      return Profile.Recording.start(pid, file, t.log().resolveSibling(name + "-jcmd.log"));
+    } catch (RuntimeException e) {
+      profileFailed(e);
+      return null;
+    }
+  }
+
+  private void stopProfile(Profile.Recording recording) {
+    try {
+      Profile.Summary s = recording.stop(PROFILE_TOP);
+      results.profile(new Results.ProfileOf(run, side, "batched", s, null));
+      detail("batched.profile", s.json());
+      detail("batched.profile_file", recording.file().toString());
+      log.info("run {} {}: profile of the batched run ({})", run, side.label, recording.file());
+    } catch (RuntimeException e) {
+      profileFailed(e);
+    }
+  }
+
+  private void profileFailed(RuntimeException e) {
+    String msg = e.getMessage() == null ? e.toString() : e.getMessage();
+    log.error("run {} {}: no profile of the batched run: {}", run, side.label, msg);
+    results.profile(new Results.ProfileOf(run, side, "batched", null, firstLine(msg)));
+  }
+
   private void single() {
     String agg = "single";
     try (DeliveryProbe probe =
         new DeliveryProbe(probeNats, t.stream(), t.subject(agg), t.clock(), new AtomicLong(0))) {
       Load.Written w =
           Load.singleRows(
-              t.dataSource(), t.table(), agg, cfg.singleWriters(), cfg.singleDuration());
+              t.dataSource(), t.writer(), agg, cfg.singleWriters(), cfg.singleDuration());
       probe.await(w.rows(), cfg.stallTimeout(), Duration.ofMinutes(20), "single-row load");
       put("single.offered", w.rate());
       put("single.relayed", w.rows() / ((probe.lastStoredMicros() - w.startMicros()) / 1e6));
@@ -231,7 +269,7 @@ final class Workloads {
       Load.Written w =
           Load.paced(
               t.dataSource(),
-              t.table(),
+              t.writer(),
               agg,
               rate,
               total,
@@ -263,7 +301,7 @@ final class Workloads {
     t.stop();
     Load.Written w =
         Load.batched(
-            t.dataSource(), t.table(), agg, cfg.events(), cfg.rowsPerTx(), cfg.batchWriters());
+            t.dataSource(), t.writer(), agg, cfg.events(), cfg.rowsPerTx(), cfg.batchWriters());
     Target.Started s = t.start(cfg.peerPollMs());
     StreamWatch.Completion c =
         StreamWatch.await(

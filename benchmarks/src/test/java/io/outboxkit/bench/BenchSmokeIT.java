@@ -27,6 +27,7 @@ class BenchSmokeIT {
     List<String> args =
         List.of(
             "--smoke",
+            "--profile",
             "--repo",
             repo.toString(),
             "--pg-host",
@@ -47,6 +48,9 @@ class BenchSmokeIT {
     assertThat(cfg.relayJar())
         .as("the relay jar (built by the reactor before this module)")
         .isRegularFile();
+    assertThat(cfg.modes())
+        .as("this repository's relay relays WAL messages: both modes by default")
+        .containsExactly(BenchConfig.Mode.TABLE, BenchConfig.Mode.MESSAGE);
     Cleanup cleanup = new Cleanup();
     Bench.Outcome outcome;
     try {
@@ -57,9 +61,11 @@ class BenchSmokeIT {
 
     List<String> missing = new ArrayList<>();
     for (Rows.Row row : outcome.results().rows()) {
-      Side side = row.raw() ? Side.RAW : Side.OUTBOXKIT;
-      if (outcome.results().stat(row, side) == null) {
-        missing.add(row.id() + " " + outcome.results().errors(row.id(), side));
+      List<Side> sides = row.raw() ? List.of(Side.RAW) : cfg.outboxkitSides();
+      for (Side side : sides) {
+        if (outcome.results().stat(row, side) == null) {
+          missing.add(row.id() + " " + side.label + " " + outcome.results().errors(row.id(), side));
+        }
       }
     }
     assertThat(missing).as("rows without a figure").isEmpty();
@@ -69,6 +75,8 @@ class BenchSmokeIT {
             "raw.pg_single",
             "raw.pg_batch",
             "raw.js",
+            "raw.pg_single_msg",
+            "raw.pg_batch_msg",
             "batched.rate",
             "drain.rate",
             "single.relayed",
@@ -78,6 +86,14 @@ class BenchSmokeIT {
             "rss.peak_mb",
             "start.ready_ms");
 
+    // --profile: a JFR recording of each mode's batched run, read back (no sample count checked:
+    // 3,000 events take well under a second).
+    assertThat(outcome.results().profiles())
+        .extracting(p -> p.side(), p -> p.error())
+        .containsExactlyInAnyOrder(
+            org.assertj.core.groups.Tuple.tuple(Side.OUTBOXKIT, null),
+            org.assertj.core.groups.Tuple.tuple(Side.OUTBOXKIT_MESSAGES, null));
+
     assertThat(outcome.files()).hasSize(2).allSatisfy(f -> assertThat(f).isRegularFile());
     JsonNode json = new ObjectMapper().readTree(outcome.files().get(0).toFile());
     assertThat(json.get("rows")).hasSize(outcome.results().rows().size());
@@ -85,6 +101,7 @@ class BenchSmokeIT {
     for (Rows.Row row : outcome.results().rows()) {
       assertThat(md).contains(row.label());
     }
-    assertThat(outcome.report().text()).contains("outboxkit", "raw limit");
+    assertThat(outcome.report().text())
+        .contains("outboxkit table", "outboxkit messages", "raw limit messages");
   }
 }

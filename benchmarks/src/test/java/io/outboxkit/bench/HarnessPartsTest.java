@@ -56,7 +56,9 @@ class HarnessPartsTest {
             n.peerDatabase(2),
             n.schema("k", 1),
             n.schema("raw", 3),
-            n.slot(1),
+            n.slot("k", 1),
+            n.slot("km", 2),
+            n.schema("sm", 1),
             n.stream("p", 2))) {
       assertThat(Names.ownerPid(name)).as(name).isEqualTo(4242);
     }
@@ -81,7 +83,8 @@ class HarnessPartsTest {
     Rows.Row batched =
         r.rows().stream().filter(x -> x.id().equals("batched.rate")).findFirst().orElseThrow();
     assertThat(r.rawLimit(batched)).isEqualTo(300);
-    assertThat(new Report(r, false, java.util.Map.of()).text()).contains("110 ~", "0.37×");
+    assertThat(new Report(r, false, List.of(Side.OUTBOXKIT), java.util.Map.of()).text())
+        .contains("110 ~", "0.37×");
   }
 
   @Test
@@ -103,9 +106,11 @@ class HarnessPartsTest {
   void smokeRowsHaveNoPeerAndOnlyRawSkipsTheRelays() {
     BenchConfig smoke = BenchArgs.parse("--smoke");
     assertThat(Rows.of(smoke)).noneMatch(Rows.Row::peer);
-    BenchConfig raw = BenchArgs.parse("--only", "raw");
+    BenchConfig raw = BenchArgs.parse("--only", "raw", "--modes", "table");
     assertThat(raw.runsRelays()).isFalse();
     assertThat(Rows.of(raw)).allMatch(Rows.Row::raw).hasSize(3);
+    BenchConfig rawBoth = BenchArgs.parse("--only", "raw", "--modes", "table,message");
+    assertThat(Rows.of(rawBoth)).allMatch(Rows.Row::raw).hasSize(5);
     BenchConfig peer = BenchArgs.parse("--with-peer");
     assertThat(Rows.of(peer)).extracting(Rows.Row::id).contains("lat1000d.ack_p99");
   }
