@@ -9,6 +9,8 @@
 #   OBK_PG_PORT        PostgreSQL port          (default 25432, or a free one)
 #   OBK_NATS_PORT      NATS port                (default 24222, or a free one)
 #   OBK_RELAY_PORT     relay health/metrics     (default 28090, or a free one)
+#   OBK_BILLING_RELAY_PORT  the billing database's relay (default 28091, or a free one)
+#   OBK_ONBOARDING_TIMEOUT  how long a new meter waits for billing's answer (default 15s)
 #   OBK_METER_PORT     meter service            (default 28080, or a free one)
 #   OBK_BILLING_PORT   billing service          (default 28081, or a free one)
 #   OUTBOXKIT_PG_BIN   directory with initdb/pg_ctl (default: newest /usr/lib/postgresql/*/bin)
@@ -57,16 +59,19 @@ obk_init() {
   OBK_PG_PORT=$(obk_pick_port "${OBK_PG_PORT:-25432}")
   OBK_NATS_PORT=$(obk_pick_port "${OBK_NATS_PORT:-24222}")
   OBK_RELAY_PORT=$(obk_pick_port "${OBK_RELAY_PORT:-28090}")
+  OBK_BILLING_RELAY_PORT=$(obk_pick_port "${OBK_BILLING_RELAY_PORT:-28091}")
   OBK_METER_PORT=$(obk_pick_port "${OBK_METER_PORT:-28080}")
   OBK_BILLING_PORT=$(obk_pick_port "${OBK_BILLING_PORT:-28081}")
   OBK_METER_URL=http://127.0.0.1:$OBK_METER_PORT
   OBK_BILLING_URL=http://127.0.0.1:$OBK_BILLING_PORT
   OBK_RELAY_URL=http://127.0.0.1:$OBK_RELAY_PORT
+  OBK_BILLING_RELAY_URL=http://127.0.0.1:$OBK_BILLING_RELAY_PORT
   OBK_NATS_URL=nats://127.0.0.1:$OBK_NATS_PORT
   cat >"$OBK_DIR/env" <<ENV
 OBK_PG_PORT=$OBK_PG_PORT
 OBK_NATS_PORT=$OBK_NATS_PORT
 OBK_RELAY_PORT=$OBK_RELAY_PORT
+OBK_BILLING_RELAY_PORT=$OBK_BILLING_RELAY_PORT
 OBK_METER_PORT=$OBK_METER_PORT
 OBK_BILLING_PORT=$OBK_BILLING_PORT
 ENV
@@ -277,11 +282,16 @@ obk_jar() {
   echo "$jar"
 }
 
+# The meter service onboards new meters through the saga with billing (METER_ONBOARDING=saga):
+# PENDING until billing's answer comes back through the billing relay. It also takes the tariff
+# legacy-flat, which billing no longer prices: such registrations are rejected by billing.
 obk_start_meter() {
-  obk_log "meter service on $OBK_METER_URL (database meter as $OBK_METER_DB_USER)"
+  obk_log "meter service on $OBK_METER_URL (database meter as $OBK_METER_DB_USER; onboarding: saga with billing, timeout ${OBK_ONBOARDING_TIMEOUT:-15s})"
   METER_PORT=$OBK_METER_PORT \
   METER_DB_URL="jdbc:postgresql://127.0.0.1:$OBK_PG_PORT/meter" METER_DB_USER=$OBK_METER_DB_USER \
   METER_DB_PASSWORD=change-me \
+  METER_ONBOARDING=saga METER_ONBOARDING_TIMEOUT=${OBK_ONBOARDING_TIMEOUT:-15s} \
+  METER_NATS_URL=$OBK_NATS_URL METER_TARIFFS=residential-tou,commercial-tou,legacy-flat \
     obk_spawn meter java $OBK_JAVA_OPTS -jar "$(obk_jar sample-meter-app)"
   obk_wait 90 "the meter service" "$OBK_DIR/pids/meter.pid" obk_http_ok "$OBK_METER_URL/health"
 }
@@ -328,8 +338,65 @@ obk_start_relay() {
 
 obk_relay_streaming() { curl -fsS --max-time 2 "$OBK_RELAY_URL/health/readiness" | grep -q STREAMING; }
 
+# A second relay, on the billing database: the onboarding saga's answers, written by the billing
+# service to its own outbox table, go to the stream BILLING (subjects billing.*), with a slot,
+# publication and offsets of its own. The role outboxkit_relay exists (made for the meter database:
+# roles belong to the server); this database gets its publication and the relay's state schema.
+obk_billing_relay_role() {
+  [ -z "${OBK_BILLING_ROLE_DONE:-}" ] || return 0
+  OBK_BILLING_ROLE_DONE=1
+  if [ "$OBK_RELAY_DB_USER" = outboxkit_relay ]; then
+    "$OBK_PSQL" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$OBK_PG_PORT" -U postgres -d billing >"$OBK_DIR/logs/relay-billing-role.log" 2>&1 <<'SQL' ||
+CREATE PUBLICATION outboxkit_billing
+  FOR TABLE public.outbox (id, aggregate_type, aggregate_id, event_type, payload, headers)
+  WITH (publish = 'insert');
+CREATE SCHEMA outboxkit AUTHORIZATION outboxkit_relay;
+GRANT CONNECT ON DATABASE billing TO outboxkit_relay;
+SQL
+      obk_die "preparing the billing database for its relay failed; see $OBK_DIR/logs/relay-billing-role.log"
+  fi
+}
+
+obk_start_billing_relay() {
+  obk_billing_relay_role
+  obk_log "billing relay as $OBK_RELAY_DB_USER (billing database → JetStream stream BILLING), health on $OBK_BILLING_RELAY_URL/health"
+  OUTBOXKIT_RELAY_HTTP_PORT=$OBK_BILLING_RELAY_PORT \
+  OUTBOXKIT_RELAY_HTTP_HOST=127.0.0.1 \
+  OUTBOXKIT_RELAY_DATABASE_HOST=127.0.0.1 \
+  OUTBOXKIT_RELAY_DATABASE_PORT=$OBK_PG_PORT \
+  OUTBOXKIT_RELAY_DATABASE_NAME=billing \
+  OUTBOXKIT_RELAY_DATABASE_USER=$OBK_RELAY_DB_USER \
+  OUTBOXKIT_RELAY_DATABASE_PASSWORD=demo \
+  OUTBOXKIT_RELAY_CREATE_PUBLICATION=$OBK_RELAY_CREATE_PUBLICATION \
+  OUTBOXKIT_RELAY_SLOT_NAME=outboxkit_billing \
+  OUTBOXKIT_RELAY_PUBLICATION_NAME=outboxkit_billing \
+  OUTBOXKIT_RELAY_NATS_SERVERS=$OBK_NATS_URL \
+  OUTBOXKIT_RELAY_STREAM_NAME=BILLING \
+  OUTBOXKIT_RELAY_STREAM_SUBJECTS='billing.>,billing-dlq.>' \
+  OUTBOXKIT_RELAY_SUBJECT_TEMPLATE='billing.{aggregate_type}.{event_type}' \
+  OUTBOXKIT_RELAY_DEAD_LETTER_SUBJECT=billing-dlq.relay \
+  OUTBOXKIT_RELAY_SHUTDOWN_TIMEOUT=10s \
+    obk_spawn relay-billing java $OBK_JAVA_OPTS -jar "$(obk_jar outbox-relay)"
+  obk_wait 120 "the billing relay" "$OBK_DIR/pids/relay-billing.pid" obk_billing_relay_streaming
+}
+
+obk_billing_relay_streaming() { curl -fsS --max-time 2 "$OBK_BILLING_RELAY_URL/health/readiness" | grep -q STREAMING; }
+
+# Stops one process of this topology by its recorded pid (SIGTERM, SIGKILL after 15 s).
+obk_stop() {
+  local name=$1 pid i
+  [ -f "$OBK_DIR/pids/$name.pid" ] || return 0
+  pid=$(cat "$OBK_DIR/pids/$name.pid")
+  if kill -0 "$pid" 2>/dev/null && obk_is_ours "$pid"; then
+    kill -TERM "$pid" 2>/dev/null
+    for i in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+  fi
+  rm -f "$OBK_DIR/pids/$name.pid"
+}
+
 obk_start_billing() {
-  obk_log "billing service on $OBK_BILLING_URL (consumers billing and grid-load; database billing as $OBK_BILLING_DB_USER)"
+  obk_log "billing service on $OBK_BILLING_URL (consumers billing, grid-load and onboarding; database billing as $OBK_BILLING_DB_USER)"
   BILLING_PORT=$OBK_BILLING_PORT \
   BILLING_DB_URL="jdbc:postgresql://127.0.0.1:$OBK_PG_PORT/billing" BILLING_DB_USER=$OBK_BILLING_DB_USER \
   BILLING_DB_PASSWORD=change-me \
@@ -348,6 +415,7 @@ obk_start_all() {
   obk_start_meter
   obk_start_relay
   obk_start_billing
+  obk_start_billing_relay
 }
 
 obk_is_ours() {

@@ -14,6 +14,7 @@ import org.flywaydb.core.api.FlywayException;
  *
  * <pre>{@code
  * PatternsSchema.migrateReconciler(dataSource, "public");   // reconcile_run, reconcile_drift
+ * PatternsSchema.migrateSagas(dataSource, "public");        // saga, saga_step
  * }</pre>
  */
 public final class PatternsSchema {
@@ -22,6 +23,11 @@ public final class PatternsSchema {
   /** Creates or upgrades {@code reconcile_run} and {@code reconcile_drift} in {@code schema}. */
   public static void migrateReconciler(DataSource dataSource, String schema) {
     migrate(dataSource, schema, "reconcile");
+  }
+
+  /** Creates or upgrades {@code saga} and {@code saga_step} in {@code schema}. */
+  public static void migrateSagas(DataSource dataSource, String schema) {
+    migrate(dataSource, schema, "saga");
   }
 
   private static void migrate(DataSource dataSource, String schema, String pattern) {

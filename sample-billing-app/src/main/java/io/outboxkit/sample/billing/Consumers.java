@@ -33,9 +33,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs the two durable consumers, {@code billing} and {@code grid-load}, once the server is up, and
- * stops them before the service stops. Until NATS answers and the relay has created the stream, it
- * keeps trying every two seconds: the service starts in any order with the relay.
+ * Runs the two durable consumers of the read models, {@code billing} and {@code grid-load}, and the
+ * onboarding saga's consumer {@code onboarding} (not a read model: it answers through the outbox),
+ * once the server is up, and stops them before the service stops. Until NATS answers and the relay
+ * has created the stream, it keeps trying every two seconds: the service starts in any order with
+ * the relay.
  */
 @Singleton
 final class Consumers implements ApplicationEventListener<ServerStartupEvent> {
@@ -58,6 +60,8 @@ final class Consumers implements ApplicationEventListener<ServerStartupEvent> {
   private final Map<String, EventHandler> handlers = new LinkedHashMap<>();
   private final Map<String, String> subjects = new LinkedHashMap<>();
   private final Map<String, OutboxConsumer> running = new ConcurrentHashMap<>();
+  // Consumers beside the read models (the onboarding saga): started like them, not in names().
+  private final Map<String, EventHandler> others = new LinkedHashMap<>();
   private final ScheduledExecutorService starter =
       Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "consumer-starter"));
   private volatile Connection nats;
@@ -71,9 +75,15 @@ final class Consumers implements ApplicationEventListener<ServerStartupEvent> {
       Jdbi jdbi,
       BillingProjection billing,
       GridLoadProjection gridLoad,
-      Progress progress) {
+      Progress progress,
+      Onboarding onboarding,
+      OnboardingSettings onboardingSettings) {
     this.settings = settings;
     this.jdbi = jdbi;
+    if (onboardingSettings.enabled()) {
+      others.put(Onboarding.CONSUMER, onboarding);
+      subjects.put(Onboarding.CONSUMER, onboardingSettings.subject());
+    }
     handlers.put(
         BillingProjection.CONSUMER, withProgress(BillingProjection.CONSUMER, billing, progress));
     subjects.put(BillingProjection.CONSUMER, settings.billingSubject());
@@ -159,7 +169,9 @@ final class Consumers implements ApplicationEventListener<ServerStartupEvent> {
                     .maxReconnects(-1)
                     .build());
       }
-      for (Map.Entry<String, EventHandler> e : handlers.entrySet()) {
+      Map<String, EventHandler> all = new LinkedHashMap<>(handlers);
+      all.putAll(others);
+      for (Map.Entry<String, EventHandler> e : all.entrySet()) {
         if (!running.containsKey(e.getKey()) && !paused.contains(e.getKey())) {
           OutboxConsumer consumer =
               OutboxConsumer.builder().name(e.getKey()).connection(nats).jdbi(jdbi).stream(

@@ -2,6 +2,7 @@ package io.outboxkit.sample.billing;
 
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Factory;
+import io.outboxkit.Outbox;
 import io.outboxkit.OutboxSchema;
 import io.outboxkit.TableName;
 import jakarta.inject.Singleton;
@@ -11,7 +12,7 @@ import org.jdbi.v3.core.Jdbi;
 
 /**
  * The service's own database, migrated at start-up: the read models from {@code db/billing}, then
- * the consumers' inbox table from outbox-core.
+ * the consumers' inbox table and its own outbox table from outbox-core.
  */
 @Factory
 final class Database {
@@ -27,6 +28,13 @@ final class Database {
         .load()
         .migrate();
     OutboxSchema.migrateInbox(dataSource, TableName.DEFAULT_INBOX);
+    // Its own outbox, for the onboarding saga's answers (relayed by a relay on this database).
+    OutboxSchema.migrateOutbox(dataSource, TableName.DEFAULT_OUTBOX);
     return Jdbi.create(dataSource);
+  }
+
+  @Singleton
+  Outbox outbox() {
+    return Outbox.builder().table(TableName.DEFAULT_OUTBOX).build();
   }
 }

@@ -44,4 +44,29 @@ final class Events {
       return readingAt.minus(LoadCurve.INTERVAL);
     }
   }
+
+  // The onboarding saga: requests from the meter service, answers through this service's outbox
+  // (aggregate type onboarding, id = the meter id).
+  static final String ONBOARDING = "onboarding";
+  static final String REGISTRATION_REQUESTED = "MeterRegistrationRequested";
+  static final String REGISTRATION_CANCELLED = "MeterRegistrationCancelled";
+  static final String ACCOUNT_OPENED = "AccountOpened";
+  static final String REGISTRATION_REJECTED = "MeterRegistrationRejected";
+
+  /** The meter service asks for an account for a new meter. */
+  record MeterRegistrationRequested(
+      String meterId, String accountId, String feederId, String tariff, Instant requestedAt) {}
+
+  /** The meter service gave up on a meter that billing accepted: close its account. */
+  record MeterRegistrationCancelled(
+      String meterId, String accountId, String reason, Instant cancelledAt) {}
+
+  /** Billing's acceptance. */
+  record AccountOpened(String meterId, String accountId, String feederId, Instant openedAt) {}
+
+  /**
+   * Billing's refusal: {@code reason} UNKNOWN_TARIFF or FEEDER_AT_CAPACITY, {@code detail} text.
+   */
+  record MeterRegistrationRejected(
+      String meterId, String accountId, String reason, String detail, Instant rejectedAt) {}
 }

@@ -36,10 +36,20 @@ final class Grid implements AutoCloseable {
   final String billingDb;
   final String meterUrl;
   final String relayUrl;
-  final JarProcess meter;
+  final Map<String, String> meterEnv = new HashMap<>();
+  JarProcess meter;
   final JarProcess relay;
   final EmbeddedServer billing;
   private final boolean ownBillingDb;
+
+  /**
+   * The billing database's relay (onboarding saga only): billing's own outbox to {@link
+   * #billingStream} on subjects {@code <prefix>b.onboarding.<type>}; null without the saga.
+   */
+  JarProcess billingRelay;
+
+  final String billingStream;
+  final String billingRelayUrl;
 
   /**
    * What differs from the default grid (everything as the superuser, the meter service on the test
@@ -60,12 +70,26 @@ final class Grid implements AutoCloseable {
 
   /** Starts everything; {@code billingProps} add to or override the billing service's settings. */
   Grid(TestInfra infra, Map<String, Object> billingProps) throws Exception {
-    this(infra, new Setup(Map.of(), () -> {}, Map.of(), billingProps, null));
+    this(infra, billingProps, null);
+  }
+
+  /**
+   * Starts everything; with {@code onboardingTimeout} (not null) the meter service onboards meters
+   * through the saga with billing, whose answers go through a second relay on its database.
+   */
+  Grid(TestInfra infra, Map<String, Object> billingProps, String onboardingTimeout)
+      throws Exception {
+    this(infra, new Setup(Map.of(), () -> {}, Map.of(), billingProps, null), onboardingTimeout);
   }
 
   Grid(TestInfra infra, Setup setup) throws Exception {
+    this(infra, setup, null);
+  }
+
+  private Grid(TestInfra infra, Setup setup, String onboardingTimeout) throws Exception {
     this.infra = infra;
     stream = infra.streamName();
+    billingStream = stream + "_B";
     String prefix = infra.prefix();
     ownBillingDb = setup.billingDb() == null;
     billingDb =
@@ -79,16 +103,22 @@ final class Grid implements AutoCloseable {
 
     int meterPort = Ports.free();
     meterUrl = "http://127.0.0.1:" + meterPort;
-    Map<String, String> meterEnv = new HashMap<>();
     meterEnv.put("METER_PORT", Integer.toString(meterPort));
     meterEnv.put("METER_DB_URL", infra.jdbcUrl());
     meterEnv.put("METER_DB_USER", infra.pgUser());
     meterEnv.put("METER_DB_PASSWORD", infra.pgPassword());
+    if (onboardingTimeout != null) {
+      meterEnv.put("METER_ONBOARDING", "saga");
+      meterEnv.put("METER_ONBOARDING_TIMEOUT", onboardingTimeout);
+      meterEnv.put("METER_ONBOARDING_POLL", "200ms");
+      meterEnv.put("METER_NATS_URL", infra.natsUrl());
+      meterEnv.put("METER_REPLY_STREAM", billingStream);
+      meterEnv.put("METER_REPLY_SUBJECT", prefix + "b.onboarding.>");
+      meterEnv.put("METER_DEAD_LETTER_SUBJECT", prefix + "b-dlq.meter-onboarding");
+      meterEnv.put("METER_TARIFFS", "residential-tou,commercial-tou,legacy-flat");
+    }
     meterEnv.putAll(setup.meterEnv());
-    meter =
-        new JarProcess("sample-meter-app", meterEnv)
-            .start()
-            .awaitHttp(meterUrl + "/health", b -> b.contains("UP"), WAIT);
+    startMeter(Map.of());
     setup.beforeRelay().run();
 
     int relayPort = Ports.free();
@@ -126,8 +156,46 @@ final class Grid implements AutoCloseable {
     props.put("billing.grid-load-subject", prefix + ".meter.ReadingRecorded");
     props.put("billing.dead-letter-prefix", prefix + "-dlq.");
     props.put("billing.reconcile.meter-url", meterUrl);
+    props.put("billing.onboarding.subject", prefix + ".onboarding.>");
     props.putAll(setup.billingProps());
     billing = ApplicationContext.run(EmbeddedServer.class, props);
+
+    int billingRelayPort = Ports.free();
+    billingRelayUrl = "http://127.0.0.1:" + billingRelayPort + "/health/readiness";
+    if (onboardingTimeout != null) {
+      // The billing service created its outbox table at start: now its relay can start.
+      Map<String, String> b = new HashMap<>(env);
+      b.put("OUTBOXKIT_RELAY_HTTP_PORT", Integer.toString(billingRelayPort));
+      b.put("OUTBOXKIT_RELAY_DATABASE_NAME", billingDb);
+      b.put("OUTBOXKIT_RELAY_STREAM_NAME", billingStream);
+      b.put("OUTBOXKIT_RELAY_STREAM_SUBJECTS", prefix + "b.>," + prefix + "b-dlq.>");
+      b.put("OUTBOXKIT_RELAY_SUBJECT_TEMPLATE", prefix + "b.{aggregate_type}.{event_type}");
+      b.put("OUTBOXKIT_RELAY_DEAD_LETTER_SUBJECT", prefix + "b-dlq.relay");
+      b.put("OUTBOXKIT_RELAY_SLOT_NAME", prefix + "_bslot");
+      b.put("OUTBOXKIT_RELAY_PUBLICATION_NAME", prefix + "_bpub");
+      billingRelay = new JarProcess("outbox-relay", b).start();
+      awaitBillingRelayStreaming();
+    }
+  }
+
+  /** (Re)starts the meter service with its settings plus {@code overrides}. */
+  void startMeter(Map<String, String> overrides) {
+    Map<String, String> env = new HashMap<>(meterEnv);
+    env.putAll(overrides);
+    meter =
+        new JarProcess("sample-meter-app", env)
+            .start()
+            .awaitHttp(meterUrl + "/health", b -> b.contains("UP"), WAIT);
+  }
+
+  /** kill -9 of the meter service: a crash, between whatever steps it was taking. */
+  void killMeter() {
+    meter.kill();
+    meter.close();
+  }
+
+  void awaitBillingRelayStreaming() {
+    billingRelay.awaitHttp(billingRelayUrl, b -> b.contains("\"state\":\"STREAMING\""), WAIT);
   }
 
   /** Starts the load simulator (from the meter service's jar) against this grid's meter service. */
@@ -218,8 +286,35 @@ final class Grid implements AutoCloseable {
     if (billing != null) {
       billing.close();
     }
+    if (billingRelay != null) {
+      billingRelay.close();
+    }
     relay.close();
     meter.close();
+    if (billingRelay != null) {
+      // Its slot keeps the billing database alive: drop it once the relay's walsender is gone.
+      long deadline = System.nanoTime() + WAIT.toNanos();
+      while (true) {
+        try {
+          admin(
+              "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
+                  + " WHERE database = '"
+                  + billingDb
+                  + "'");
+          break;
+        } catch (java.sql.SQLException e) {
+          if (System.nanoTime() > deadline) {
+            throw e;
+          }
+          admin(
+              "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots"
+                  + " WHERE database = '"
+                  + billingDb
+                  + "' AND active_pid IS NOT NULL");
+          Thread.sleep(200); // the walsender ends on its own in a moment
+        }
+      }
+    }
     if (ownBillingDb) {
       admin("DROP DATABASE IF EXISTS " + billingDb + " WITH (FORCE)");
     }

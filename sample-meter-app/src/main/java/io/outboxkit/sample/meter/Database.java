@@ -5,6 +5,7 @@ import io.micronaut.context.annotation.Factory;
 import io.outboxkit.Outbox;
 import io.outboxkit.OutboxSchema;
 import io.outboxkit.TableName;
+import io.outboxkit.patterns.PatternsSchema;
 import jakarta.inject.Singleton;
 import java.time.Clock;
 import javax.sql.DataSource;
@@ -13,7 +14,8 @@ import org.jdbi.v3.core.Jdbi;
 
 /**
  * The service's database: migrated at start-up (its own tables from {@code db/meter}, then the
- * outbox table from outbox-core), before the HTTP server takes requests.
+ * outbox table from outbox-core, the saga tables from outbox-patterns and the inbox), before the
+ * HTTP server takes requests.
  */
 @Factory
 final class Database {
@@ -29,6 +31,9 @@ final class Database {
         .load()
         .migrate();
     OutboxSchema.migrateOutbox(dataSource, TableName.DEFAULT_OUTBOX);
+    // Onboarding: the saga's tables, and the inbox of the consumer of billing's answers.
+    PatternsSchema.migrateSagas(dataSource, "public");
+    OutboxSchema.migrateInbox(dataSource, TableName.DEFAULT_INBOX);
     return Jdbi.create(dataSource);
   }
 

@@ -25,7 +25,9 @@ import java.util.List;
  *
  * <pre>
  * POST /meters                       register {"meterId","accountId","feederId","tariff"}
- * GET  /meters/{id}                  a meter
+ * GET  /meters/{id}                  a meter, with its status (PENDING, ACTIVE, REJECTED, TIMED_OUT)
+ * GET  /meters/{id}/onboarding       its onboarding saga: state, deadline, steps (saga mode)
+ * GET  /onboarding                   all onboardings: sagas per state, late answers
  * POST /meters/{id}/readings         one reading {"readingAt","kwh"}
  * POST /readings                     a batch {"readings":[{"meterId","readingAt","kwh"},..]}
  * GET  /meters/{id}/readings         ?from=&to=&limit=
@@ -41,10 +43,60 @@ final class MeterController {
 
   private final Requests requests;
   private final MeterService meters;
+  private final Onboarding onboarding;
 
-  MeterController(Requests requests, MeterService meters) {
+  MeterController(Requests requests, MeterService meters, Onboarding onboarding) {
     this.requests = requests;
     this.meters = meters;
+    this.onboarding = onboarding;
+  }
+
+  @Get("/meters/{meterId}/onboarding")
+  HttpResponse<Views.Onboarding> onboarding(@PathVariable String meterId) {
+    if (meters.meter(meterId).isEmpty()) {
+      throw notFound(meterId);
+    }
+    return onboarding
+        .find(meterId)
+        .map(
+            s ->
+                HttpResponse.ok(
+                    new Views.Onboarding(
+                        s.id(),
+                        s.state(),
+                        s.deadline(),
+                        s.createdAt(),
+                        s.updatedAt(),
+                        s.steps().stream()
+                            .map(
+                                t ->
+                                    new Views.OnboardingStep(
+                                        t.seq(),
+                                        t.kind().name(),
+                                        t.name(),
+                                        t.eventId(),
+                                        t.fromState(),
+                                        t.toState(),
+                                        t.outcome().name(),
+                                        t.note(),
+                                        t.at()))
+                            .toList())))
+        .orElseThrow(
+            () ->
+                new InvalidRequest(
+                    HttpStatus.NOT_FOUND,
+                    List.of(
+                        new InvalidRequest.FieldError(
+                            "meterId",
+                            "'"
+                                + meterId
+                                + "' was registered without onboarding (meter.onboarding.mode"
+                                + " direct): it was ACTIVE at once"))));
+  }
+
+  @Get("/onboarding")
+  Views.OnboardingSummary onboardingSummary() {
+    return onboarding.summary();
   }
 
   @Post(uri = "/meters", consumes = MediaType.APPLICATION_JSON)

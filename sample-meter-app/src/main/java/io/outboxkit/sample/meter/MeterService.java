@@ -35,38 +35,53 @@ final class MeterService {
 
   private final Jdbi jdbi;
   private final Outbox outbox;
+  private final Onboarding onboarding;
 
-  MeterService(Jdbi jdbi, Outbox outbox) {
+  MeterService(Jdbi jdbi, Outbox outbox, Onboarding onboarding) {
     this.jdbi = jdbi;
     this.outbox = outbox;
+    this.onboarding = onboarding;
   }
 
-  private record MeterRow(String meterId, String accountId, String feederId, String tariff) {
+  private record MeterRow(
+      String meterId, String accountId, String feederId, String tariff, String status) {
+    boolean sameAs(Requests.NewMeter m) {
+      return meterId.equals(m.meterId())
+          && accountId.equals(m.accountId())
+          && feederId.equals(m.feederId())
+          && tariff.equals(m.tariff());
+    }
+
     @Override
     public String toString() {
       return "account " + accountId + ", feeder " + feederId + ", tariff " + tariff;
     }
   }
 
-  /** Registers a meter; a repeat with the same data is a no-op, with other data a 409. */
+  /**
+   * Registers a meter; a repeat with the same data is a no-op, with other data a 409. In saga mode
+   * the meter is PENDING and its onboarding begins in the same transaction (billing's request in
+   * the outbox); in direct mode it is ACTIVE at once and {@code MeterRegistered} is sent.
+   */
   Views.Registered register(Requests.NewMeter m) {
+    boolean saga = onboarding.sagaMode();
     return jdbi.inTransaction(
         h -> {
           Optional<Instant> registeredAt =
               h.createQuery(
-                      "INSERT INTO meter (meter_id, account_id, feeder_id, tariff)"
-                          + " VALUES (:meterId, :accountId, :feederId, :tariff)"
+                      "INSERT INTO meter (meter_id, account_id, feeder_id, tariff, status)"
+                          + " VALUES (:meterId, :accountId, :feederId, :tariff, :status)"
                           + " ON CONFLICT (meter_id) DO NOTHING RETURNING registered_at")
                   .bind("meterId", m.meterId())
                   .bind("accountId", m.accountId())
                   .bind("feederId", m.feederId())
                   .bind("tariff", m.tariff())
+                  .bind("status", saga ? Onboarding.PENDING : Onboarding.ACTIVE)
                   .mapTo(Instant.class)
                   .findOne();
           if (registeredAt.isEmpty()) {
             MeterRow existing = meters(h, Set.of(m.meterId())).get(m.meterId());
-            if (existing.equals(
-                new MeterRow(m.meterId(), m.accountId(), m.feederId(), m.tariff()))) {
+            if (existing.sameAs(m)) {
               return new Views.Registered(false, meter(h, m.meterId()).orElseThrow());
             }
             throw new InvalidRequest(
@@ -80,15 +95,19 @@ final class MeterService {
                             + existing
                             + ")")));
           }
-          outbox.write(
-              h,
-              OutboxEvent.of(
-                  Events.AGGREGATE_TYPE,
-                  m.meterId(),
-                  Events.METER_REGISTERED,
-                  new Events.MeterRegistered(
-                      m.meterId(), m.accountId(), m.feederId(), m.tariff(), registeredAt.get())));
-          log.debug("registered meter {}", m.meterId());
+          if (saga) {
+            onboarding.begin(h, m, registeredAt.get());
+          } else {
+            outbox.write(
+                h,
+                OutboxEvent.of(
+                    Events.AGGREGATE_TYPE,
+                    m.meterId(),
+                    Events.METER_REGISTERED,
+                    new Events.MeterRegistered(
+                        m.meterId(), m.accountId(), m.feederId(), m.tariff(), registeredAt.get())));
+          }
+          log.debug("registered meter {}{}", m.meterId(), saga ? ", onboarding" : "");
           return new Views.Registered(true, meter(h, m.meterId()).orElseThrow());
         });
   }
@@ -115,6 +134,30 @@ final class MeterService {
           }
           if (!unknown.isEmpty()) {
             throw new InvalidRequest(HttpStatus.BAD_REQUEST, unknown);
+          }
+          List<InvalidRequest.FieldError> inactive = new ArrayList<>();
+          for (Requests.NewReading r : readings) {
+            MeterRow m = meters.get(r.meterId());
+            if (!Onboarding.ACTIVE.equals(m.status())) {
+              inactive.add(
+                  new InvalidRequest.FieldError(
+                      r.field("meterId"),
+                      "'"
+                          + r.meterId()
+                          + "' is "
+                          + m.status()
+                          + ", not ACTIVE: "
+                          + (Onboarding.PENDING.equals(m.status())
+                              ? "its onboarding with billing is not finished; retry once it is"
+                                  + " ACTIVE"
+                              : "billing did not take it on; register it again under a new id")
+                          + " (GET /meters/"
+                          + r.meterId()
+                          + "/onboarding)"));
+            }
+          }
+          if (!inactive.isEmpty()) {
+            throw new InvalidRequest(HttpStatus.CONFLICT, inactive);
           }
 
           Set<String> inserted = insertReadings(h, readings);
@@ -227,11 +270,17 @@ final class MeterService {
   private static Map<String, MeterRow> meters(Handle h, Set<String> ids) {
     Map<String, MeterRow> meters = new HashMap<>();
     h.createQuery(
-            "SELECT meter_id, account_id, feeder_id, tariff FROM meter WHERE meter_id = ANY(:ids)")
+            "SELECT meter_id, account_id, feeder_id, tariff, status FROM meter"
+                + " WHERE meter_id = ANY(:ids)")
         .bindArray("ids", String.class, ids)
         .map(
             (rs, ctx) ->
-                new MeterRow(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4)))
+                new MeterRow(
+                    rs.getString(1),
+                    rs.getString(2),
+                    rs.getString(3),
+                    rs.getString(4),
+                    rs.getString(5)))
         .forEach(m -> meters.put(m.meterId(), m));
     return meters;
   }
@@ -244,7 +293,8 @@ final class MeterService {
     return h.createQuery(
             "SELECT m.meter_id, m.account_id, m.feeder_id, m.tariff, m.registered_at,"
                 + " (SELECT count(*) FROM reading r WHERE r.meter_id = m.meter_id),"
-                + " (SELECT max(reading_at) FROM reading r WHERE r.meter_id = m.meter_id)"
+                + " (SELECT max(reading_at) FROM reading r WHERE r.meter_id = m.meter_id),"
+                + " m.status, m.status_reason"
                 + " FROM meter m WHERE m.meter_id = :id")
         .bind("id", meterId)
         .map(
@@ -256,7 +306,9 @@ final class MeterService {
                     rs.getString(4),
                     instant(rs, 5),
                     rs.getLong(6),
-                    instant(rs, 7)))
+                    instant(rs, 7),
+                    rs.getString(8),
+                    rs.getString(9)))
         .findOne();
   }
 
@@ -346,7 +398,14 @@ final class MeterService {
               h.createQuery("SELECT count(*) AS n, coalesce(sum(kwh), 0) AS kwh FROM reading")
                   .mapToMap()
                   .one();
-          long outboxRows = h.createQuery("SELECT count(*) FROM outbox").mapTo(Long.class).one();
+          // The meter events (outbox.meter.*), what the stream's meter subjects are checked
+          // against;
+          // the onboarding saga's requests go to outbox.onboarding.*.
+          long outboxRows =
+              h.createQuery("SELECT count(*) FROM outbox WHERE aggregate_type = :type")
+                  .bind("type", Events.AGGREGATE_TYPE)
+                  .mapTo(Long.class)
+                  .one();
           List<Views.AccountMonth> accounts =
               h.createQuery(
                       "SELECT m.account_id, date_trunc('month', "

@@ -221,6 +221,9 @@ final class Simulator {
   /** The totals of a run. */
   record Result(long sent, long recorded, long duplicates, long rejected, long failed) {}
 
+  /** How long to wait for the meters' onboarding (saga mode) to end. */
+  private static final Duration ONBOARDING_WAIT = Duration.ofMinutes(5);
+
   private final Settings settings;
   private final HttpClient http;
   private final PrintStream out;
@@ -229,6 +232,8 @@ final class Simulator {
   private final AtomicLong duplicates = new AtomicLong();
   private final AtomicLong rejected = new AtomicLong();
   private final AtomicLong failed = new AtomicLong();
+  // Meters that take readings: ACTIVE at registration (direct mode) or once onboarded (saga mode).
+  private final java.util.BitSet active = new java.util.BitSet();
 
   Simulator(Settings settings, PrintStream out) {
     this.settings = settings;
@@ -286,6 +291,7 @@ final class Simulator {
     ExecutorService pool = Executors.newFixedThreadPool(settings.concurrency());
     try {
       register(pool);
+      awaitOnboarding();
       Instant first = settings.firstReadingAt(Instant.now());
       out.printf(
           Locale.ROOT,
@@ -345,6 +351,13 @@ final class Simulator {
                           + ": "
                           + response.body());
                 }
+                String status =
+                    JSON.readTree(response.body()).path("meter").path("status").asText();
+                if (status.isEmpty() || status.equals("ACTIVE")) {
+                  synchronized (active) {
+                    active.set(index);
+                  }
+                }
                 return null;
               }));
     }
@@ -355,6 +368,53 @@ final class Simulator {
         throw new IOException(e.getCause().getMessage(), e.getCause());
       }
     }
+  }
+
+  /**
+   * In saga mode meters are PENDING until the billing service answered (or the meter service gave
+   * up on it): waits for every meter's onboarding to end; only ACTIVE meters send readings.
+   */
+  private void awaitOnboarding() throws IOException, InterruptedException {
+    java.util.List<Integer> pending = new java.util.ArrayList<>();
+    for (int i = 0; i < settings.meters(); i++) {
+      if (!active.get(i)) {
+        pending.add(i);
+      }
+    }
+    if (pending.isEmpty()) {
+      return;
+    }
+    long deadline = System.nanoTime() + ONBOARDING_WAIT.toNanos();
+    java.util.Map<String, Integer> outcomes = new java.util.TreeMap<>();
+    while (!pending.isEmpty()) {
+      java.util.List<Integer> still = new java.util.ArrayList<>();
+      for (int i : pending) {
+        HttpResponse<String> r = get("/meters/" + meterId(i));
+        String status =
+            r.statusCode() == 200 ? JSON.readTree(r.body()).path("status").asText() : "PENDING";
+        if (status.equals("PENDING")) {
+          still.add(i);
+        } else {
+          outcomes.merge(status, 1, Integer::sum);
+          if (status.equals("ACTIVE")) {
+            active.set(i);
+          }
+        }
+      }
+      pending = still;
+      if (!pending.isEmpty()) {
+        if (System.nanoTime() > deadline) {
+          outcomes.put("PENDING", pending.size());
+          break;
+        }
+        TimeUnit.MILLISECONDS.sleep(250); // polling the meter service's API
+      }
+    }
+    out.printf(
+        Locale.ROOT,
+        "simulate: onboarding ended for %d meters: %s; readings only for ACTIVE meters%n",
+        settings.meters(),
+        outcomes);
   }
 
   private void send(ExecutorService pool, Instant first) throws InterruptedException {
@@ -399,6 +459,9 @@ final class Simulator {
     ArrayNode readings = JSON.createArrayNode();
     for (long k = from; k < to; k++) {
       int meter = (int) (k % settings.meters());
+      if (!active.get(meter)) {
+        continue;
+      }
       Instant at = first.plus(Requests.INTERVAL.multipliedBy(k / settings.meters()));
       readings
           .addObject()
@@ -407,6 +470,9 @@ final class Simulator {
           .put("kwh", LoadProfile.forMeter(meter, settings.seed(), settings.zone()).kwh(at));
     }
     int n = readings.size();
+    if (n == 0) {
+      return;
+    }
     String path;
     String body;
     if (settings.batch() == 1) {
@@ -442,6 +508,15 @@ final class Simulator {
       }
       TimeUnit.MILLISECONDS.sleep(100L << attempt); // back-off before a retry
     }
+  }
+
+  private HttpResponse<String> get(String path) throws IOException, InterruptedException {
+    return http.send(
+        HttpRequest.newBuilder(settings.url().resolve(path))
+            .timeout(Duration.ofSeconds(30))
+            .GET()
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   private HttpResponse<String> post(String path, String body)

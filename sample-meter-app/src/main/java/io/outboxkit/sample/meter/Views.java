@@ -10,7 +10,11 @@ import java.util.List;
 final class Views {
   private Views() {}
 
-  /** A registered meter, with a count of its readings. */
+  /**
+   * A registered meter, with a count of its readings. {@code status}: ACTIVE (takes readings), or,
+   * while or after its onboarding with billing failed, PENDING, REJECTED or TIMED_OUT, with {@code
+   * statusReason}.
+   */
   @Serdeable
   record Meter(
       String meterId,
@@ -19,7 +23,44 @@ final class Views {
       String tariff,
       Instant registeredAt,
       long readings,
-      Instant lastReadingAt) {}
+      Instant lastReadingAt,
+      String status,
+      String statusReason) {}
+
+  /** A meter's onboarding saga: its state, deadline and every step ({@code GET .../onboarding}). */
+  @Serdeable
+  record Onboarding(
+      String meterId,
+      String state,
+      Instant deadline,
+      Instant startedAt,
+      Instant updatedAt,
+      List<OnboardingStep> steps) {}
+
+  /** One step of an onboarding saga; {@code outcome} APPLIED, LATE or IGNORED. */
+  @Serdeable
+  record OnboardingStep(
+      int seq,
+      String kind,
+      String name,
+      String eventId,
+      String fromState,
+      String toState,
+      String outcome,
+      String note,
+      Instant at) {}
+
+  /**
+   * All onboardings: sagas per state, late answers per type, of which {@code lateCompensated}
+   * acceptances were compensated with MeterRegistrationCancelled.
+   */
+  @Serdeable
+  record OnboardingSummary(
+      String mode,
+      java.util.Map<String, Long> states,
+      java.util.Map<String, Long> lateReplies,
+      long lateCompensated,
+      boolean consumerRunning) {}
 
   /** The answer to a registration; {@code created} is false when it was registered before. */
   @Serdeable
