@@ -56,6 +56,7 @@ final class RelayEngine
   private final CountDownLatch drained = new CountDownLatch(1);
   private final AtomicReference<Throwable> failure = new AtomicReference<>();
   private volatile boolean stopping;
+  private volatile boolean abandoned;
   private volatile long stopMarkerLsn = Long.MAX_VALUE;
   private volatile DebeziumEngine<ChangeEvent<SourceRecord, SourceRecord>> engine;
 
@@ -115,6 +116,7 @@ final class RelayEngine
       Thread.currentThread().interrupt();
     }
     checkpoints.close();
+    drained.countDown(); // a stop that waits for the drain need not wait for a dead engine
     return stopping ? null : failure.get();
   }
 
@@ -153,7 +155,7 @@ final class RelayEngine
         }
       }
     }
-    publisher.publishAll(out);
+    publisher.publishAll(out, () -> !abandoned);
     for (ChangeEvent<SourceRecord, SourceRecord> event : resumePoints) {
       committer.markProcessed(event);
     }
@@ -191,6 +193,17 @@ final class RelayEngine
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    drained.countDown();
+    closeEngine();
+  }
+
+  /**
+   * Stops without draining: no marker, nothing more published, the batch in hand abandoned. For a
+   * relay that lost its lease: it must not act as the leader any more.
+   */
+  void stopNow() {
+    stopping = true;
+    abandoned = true;
     drained.countDown();
     closeEngine();
   }
