@@ -193,15 +193,20 @@ final class RelaySupervisor {
         leading = true;
         state = State.CONNECTING;
         flowing = false;
+        long t0 = System.nanoTime();
         new StartupChecks(settings, db).run();
+        long t1 = System.nanoTime();
         term = leadership.claimEpoch();
         epoch = term;
         metrics.epoch.set(term);
         metrics.active.set(1);
         log.info("leading slot {} as epoch {}", settings.slot(), term);
+        long t2 = System.nanoTime();
         leadership.evictPreviousWalsender();
+        long t3 = System.nanoTime();
         publisher.connect();
         Set<String> stored = storedReplays();
+        long t4 = System.nanoTime();
         RelayEngine e =
             new RelayEngine(
                 DebeziumProperties.of(settings, passThrough, term),
@@ -214,11 +219,20 @@ final class RelaySupervisor {
                   @Override
                   public void streaming() {
                     state = State.STREAMING;
+                    long t5 = System.nanoTime();
                     log.info(
-                        "streaming slot {} of {} to stream {}",
+                        "streaming slot {} of {} to stream {}, {} ms after taking the lock"
+                            + " (checks {} ms, epoch {} ms, slot freed {} ms, NATS and stream tail"
+                            + " {} ms, engine start {} ms)",
                         settings.slot(),
                         settings.dbName(),
-                        settings.stream().name());
+                        settings.stream().name(),
+                        (t5 - t0) / 1_000_000,
+                        (t1 - t0) / 1_000_000,
+                        (t2 - t1) / 1_000_000,
+                        (t3 - t2) / 1_000_000,
+                        (t4 - t3) / 1_000_000,
+                        (t5 - t4) / 1_000_000);
                   }
 
                   @Override
