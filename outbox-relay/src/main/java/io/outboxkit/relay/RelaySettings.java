@@ -175,18 +175,6 @@ record RelaySettings(
           "use 3s or more (default 10s): the active relay renews it every third of it, and a"
               + " database pause longer than that would make it step down");
     }
-    if (c.standby().leaseTimeout().compareTo(stream.duplicateWindow()) >= 0) {
-      throw RelayException.badSetting(
-          P + "standby.lease-timeout",
-          "is "
-              + c.standby().leaseTimeout()
-              + ", not below stream.duplicate-window ("
-              + stream.duplicateWindow()
-              + ")",
-          "keep it well below the duplicate window (default 10s against 2m): publishes a frozen"
-              + " relay had handed to NATS before it froze are dropped as duplicates only within"
-              + " the window");
-    }
     if (c.nats().servers() == null || c.nats().servers().isEmpty()) {
       throw RelayException.badSetting(
           P + "nats.servers", "is empty", "give at least one URL, e.g. nats://127.0.0.1:4222");

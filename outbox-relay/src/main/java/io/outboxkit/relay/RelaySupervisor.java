@@ -142,6 +142,14 @@ final class RelaySupervisor {
   @EventListener
   void onStartup(StartupEvent event) {
     log.info("starting relay: {}", settings);
+    if (settings.standby().leaseTimeout().compareTo(settings.stream().duplicateWindow()) >= 0) {
+      log.warn(
+          "standby.lease-timeout ({}) is not below stream.duplicate-window ({}): a relay frozen in"
+              + " the instant between its lease check and a socket write sends that write when it"
+              + " wakes, after the standby's, and the stream drops it only within the window",
+          settings.standby().leaseTimeout(),
+          settings.stream().duplicateWindow());
+    }
     thread.start();
     long every = settings.slotCheckInterval().toMillis();
     monitor.scheduleWithFixedDelay(this::checkSlot, every, every, TimeUnit.MILLISECONDS);
