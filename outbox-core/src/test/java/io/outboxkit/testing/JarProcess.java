@@ -142,6 +142,23 @@ public final class JarProcess implements AutoCloseable {
     return process.exitValue();
   }
 
+  /** The process id (for signals a test sends itself). */
+  public long pid() {
+    return process.pid();
+  }
+
+  /**
+   * Sends a signal by name with {@code kill -<name>}: {@code STOP} freezes the process (its kernel
+   * still answers TCP), {@code CONT} wakes it.
+   */
+  public void signal(String name) {
+    Command.Result r =
+        Command.exec(log.getParent(), List.of("kill", "-" + name, Long.toString(pid())), Map.of());
+    if (r.exitCode() != 0) {
+      throw new IllegalStateException("kill -" + name + " " + pid() + " failed: " + r.output());
+    }
+  }
+
   /** SIGKILL: a crash, no shutdown hooks. Waits until the process is gone. */
   public void kill() {
     process.destroyForcibly();

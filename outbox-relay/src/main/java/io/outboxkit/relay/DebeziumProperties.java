@@ -14,6 +14,14 @@ final class DebeziumProperties {
    * @param passThrough {@code outboxkit.relay.debezium.*} settings, applied last (expert use)
    */
   static Properties of(RelaySettings s, Map<String, String> passThrough) {
+    return of(s, passThrough, null);
+  }
+
+  /**
+   * @param epoch the leader epoch of this run, which every offset write checks; null only where
+   *     nothing is stored under a lease
+   */
+  static Properties of(RelaySettings s, Map<String, String> passThrough, Long epoch) {
     Properties p = new Properties();
     RelayConfig.Engine engine = s.engine();
     String tables = s.tables().stream().map(TableName::qualified).collect(Collectors.joining(","));
@@ -28,6 +36,10 @@ final class DebeziumProperties {
         .forEach((k, v) -> p.setProperty(PostgresOffsetStore.JDBC + k, String.valueOf(v)));
     p.setProperty(PostgresOffsetStore.TABLE, s.offsetsTable().qualified());
     p.setProperty(PostgresOffsetStore.SLOT, s.slot());
+    // The epoch itself is set per run, once this relay leads (RelaySupervisor).
+    p.setProperty(PostgresOffsetStore.LEADERS, StateTables.leaders(s));
+    p.setProperty(
+        PostgresOffsetStore.LEASE_MS, Long.toString(s.standby().leaseTimeout().toMillis()));
     p.setProperty("offset.flush.interval.ms", "0");
     p.setProperty("offset.flush.timeout.ms", "10000");
 
@@ -43,6 +55,8 @@ final class DebeziumProperties {
     }
     // Passed to the JDBC driver of Debezium's connections: a dead peer is noticed (see Security).
     p.setProperty("database.tcpKeepAlive", "true");
+    // ... and on the server's side: PostgreSQL ends the walsender of a dead relay host in ~25 s.
+    p.setProperty("database.options", RelaySettings.SERVER_KEEPALIVES);
     p.setProperty(
         "database.connectTimeout",
         Long.toString(Math.max(1, s.database().connectTimeout().toSeconds())));
@@ -80,6 +94,9 @@ final class DebeziumProperties {
     p.setProperty("errors.max.retries", "0");
 
     passThrough.forEach(p::setProperty);
+    if (epoch != null) {
+      p.setProperty(PostgresOffsetStore.EPOCH, Long.toString(epoch));
+    }
     return p;
   }
 }

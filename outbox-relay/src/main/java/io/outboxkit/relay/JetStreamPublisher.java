@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -64,6 +65,7 @@ final class JetStreamPublisher implements AutoCloseable {
   private volatile long limit = 1024 * 1024;
   private volatile String limitName = "the NATS server's max_payload";
   private volatile boolean closed;
+  private volatile BooleanSupplier leader = () -> true;
 
   /**
    * The stream sequence up to which everything this relay sent is known to be stored; -1 unknown.
@@ -86,6 +88,23 @@ final class JetStreamPublisher implements AutoCloseable {
     this.backoff = Backoff.of(config.retryBackoff(), config.retryBackoffMax());
     this.metrics = metrics;
     this.errors = errors;
+  }
+
+  /**
+   * The fence: asked before every message is handed to the NATS client, and again by the socket
+   * before the client writes anything ({@link FencedDataPort}); when it says no, nothing more is
+   * sent, the connection closes and {@link #publishAll} throws {@link
+   * RelayException#leadershipLost}.
+   */
+  void fence(BooleanSupplier leader) {
+    this.leader = leader;
+    connector.fence(leader); // and every write to the socket (FencedDataPort)
+  }
+
+  private RelayException notLeader() {
+    return RelayException.leadershipLost(
+        "this relay's lease on the slot is over (it was frozen, or cut off from PostgreSQL for"
+            + " longer than standby.lease-timeout): it publishes nothing more");
   }
 
   /** Connected and not closed. */
@@ -165,6 +184,16 @@ final class JetStreamPublisher implements AutoCloseable {
    * @throws InterruptedException when the relay is stopping; then nothing is known to be acked
    */
   void publishAll(List<OutboundMessage> batch) throws InterruptedException {
+    publishAll(batch, () -> true);
+  }
+
+  /**
+   * As {@link #publishAll(List)}, while {@code mayGoOn} also says yes (asked with the fence): an
+   * engine run that was abandoned sends nothing more, even once the relay leads again.
+   */
+  void publishAll(List<OutboundMessage> batch, BooleanSupplier mayGoOn)
+      throws InterruptedException {
+    BooleanSupplier fence = () -> mayGoOn.getAsBoolean() && leader.getAsBoolean();
     int n = batch.size();
     boolean[] acked = new boolean[n];
     boolean[] sent = new boolean[n];
@@ -174,6 +203,9 @@ final class JetStreamPublisher implements AutoCloseable {
     while (true) {
       if (closed || Thread.currentThread().isInterrupted()) {
         throw new InterruptedException("relay stopping");
+      }
+      if (!fence.getAsBoolean()) {
+        throw notLeader();
       }
       Throwable failure;
       try {
@@ -189,7 +221,7 @@ final class JetStreamPublisher implements AutoCloseable {
           fresh = false;
         }
         fitToLimit(batch, acked);
-        failure = attempt(batch, acked, sent, seqs);
+        failure = attempt(batch, acked, sent, seqs, fence);
       } catch (RelayException | IOException | JetStreamApiException e) {
         failure = e;
       }
@@ -200,7 +232,7 @@ final class JetStreamPublisher implements AutoCloseable {
       if (failure instanceof MessagesRefused) {
         continue; // dead letters replace the refused messages; send them at once
       }
-      if (failure instanceof RelayException re && re.isFatal()) {
+      if (failure instanceof RelayException re && (re.isFatal() || re.isLeadershipLost())) {
         throw re;
       }
       metrics.retry();
@@ -299,7 +331,11 @@ final class JetStreamPublisher implements AutoCloseable {
    * failure, or null. Stops sending at the first failure and waits for what is in flight.
    */
   private Throwable attempt(
-      List<OutboundMessage> batch, boolean[] acked, boolean[] sentEver, long[] seqs)
+      List<OutboundMessage> batch,
+      boolean[] acked,
+      boolean[] sentEver,
+      long[] seqs,
+      BooleanSupplier fence)
       throws InterruptedException {
     Connection c = connection;
     AckInbox inbox = acks;
@@ -323,6 +359,10 @@ final class JetStreamPublisher implements AutoCloseable {
       }
       if (inbox.anyFailed()) {
         break; // what follows a refused message waits, so that the stream keeps the batch's order
+      }
+      if (!fence.getAsBoolean()) {
+        failure = notLeader(); // checked per message: a frozen relay sends nothing once it wakes
+        break;
       }
       OutboundMessage m = batch.get(i);
       inbox.sending(i, m.commitMicros());

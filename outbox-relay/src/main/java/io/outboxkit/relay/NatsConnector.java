@@ -19,11 +19,21 @@ final class NatsConnector {
   private final RelayConfig.Nats nats;
   private final String connectionName;
   private final int outgoingQueue;
+  private volatile boolean fenced;
 
   NatsConnector(RelayConfig.Nats nats, String connectionName, int outgoingQueue) {
     this.nats = nats;
     this.connectionName = connectionName;
     this.outgoingQueue = outgoingQueue;
+  }
+
+  /**
+   * Fences this connector's connections: every write to the socket first asks {@code leader}
+   * ({@link FencedDataPort}).
+   */
+  void fence(java.util.function.BooleanSupplier leader) {
+    FencedDataPort.register(connectionName, leader);
+    fenced = true;
   }
 
   /**
@@ -43,6 +53,9 @@ final class NatsConnector {
             .maxMessagesInOutgoingQueue(outgoingQueue)
             .bufferSize(256 * 1024)
             .errorListener(errors);
+    if (fenced) {
+      b.dataPortType(FencedDataPort.class.getName());
+    }
     if (nats.user() != null && !nats.user().isBlank()) {
       b.userInfo(nats.user(), nats.password() == null ? "" : nats.password());
     }

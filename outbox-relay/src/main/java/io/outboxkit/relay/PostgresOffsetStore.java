@@ -34,6 +34,15 @@ public final class PostgresOffsetStore extends MemoryOffsetBackingStore {
   static final String TABLE = "offset.storage.outboxkit.table";
   static final String SLOT = "offset.storage.outboxkit.slot";
 
+  /** The leader epoch of this engine run: every save checks it is still the slot's epoch. */
+  static final String EPOCH = "offset.storage.outboxkit.epoch";
+
+  /** The table of the leader epochs ({@link StateTables#leaders}). */
+  static final String LEADERS = "offset.storage.outboxkit.leaders-table";
+
+  /** {@code standby.lease-timeout} in ms: the save session's idle-in-transaction timeout. */
+  static final String LEASE_MS = "offset.storage.outboxkit.lease-timeout-ms";
+
   private static final Logger log = LoggerFactory.getLogger(PostgresOffsetStore.class);
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -42,6 +51,10 @@ public final class PostgresOffsetStore extends MemoryOffsetBackingStore {
   private String slot;
   private Connection connection;
   private boolean slotMarked;
+  private Long epoch;
+  private String leaders;
+  private long leaseMillis;
+  private volatile String fenced;
 
   public PostgresOffsetStore() {}
 
@@ -61,6 +74,12 @@ public final class PostgresOffsetStore extends MemoryOffsetBackingStore {
     }
     table = require(originals, TABLE);
     slot = require(originals, SLOT);
+    String e = originals.get(EPOCH);
+    epoch = e == null || e.isBlank() ? null : Long.valueOf(e);
+    if (epoch != null) {
+      leaders = require(originals, LEADERS);
+      leaseMillis = Long.parseLong(require(originals, LEASE_MS));
+    }
   }
 
   private static String require(Map<String, String> originals, String key) {
@@ -139,20 +158,72 @@ public final class PostgresOffsetStore extends MemoryOffsetBackingStore {
     }
   }
 
+  /**
+   * An offset write refused because another relay leads the slot now (a higher epoch): this relay
+   * was fenced and must stop.
+   */
+  static final class FencedException extends ConnectException {
+    private static final long serialVersionUID = 1L;
+
+    FencedException(String message) {
+      super(message);
+    }
+  }
+
+  /**
+   * Stores the offsets in one transaction that first checks, holding the epoch's row, that this
+   * relay's epoch is still the slot's: a relay that lost the lead stores nothing, and a new leader
+   * (which raises the epoch on that row) waits for a write under way and then reads its result.
+   */
   @Override
   protected synchronized void save() {
+    if (fenced != null) {
+      throw new FencedException(fenced);
+    }
     try {
       if (connection == null || connection.isClosed()) {
         connection = DriverManager.getConnection(RelaySettings.JDBC_URL, jdbc);
+        if (epoch != null) {
+          try (java.sql.Statement s = connection.createStatement()) {
+            // A relay frozen inside this transaction must not hold the epoch's row for long.
+            s.execute("SET idle_in_transaction_session_timeout = " + leaseMillis);
+          }
+        }
         connection.setAutoCommit(false);
+      }
+      if (epoch != null) {
+        Long current = null;
+        try (PreparedStatement ps =
+            connection.prepareStatement(
+                "SELECT epoch FROM " + leaders + " WHERE slot_name = ? FOR SHARE")) {
+          ps.setString(1, slot);
+          try (ResultSet rs = ps.executeQuery()) {
+            current = rs.next() ? rs.getLong(1) : null;
+          }
+        }
+        if (!epoch.equals(current)) {
+          connection.rollback();
+          fenced =
+              "fenced: relay epoch "
+                  + epoch
+                  + " of slot "
+                  + slot
+                  + " was superseded by epoch "
+                  + current
+                  + " (another relay took over); offset not stored";
+          log.error("{}", fenced);
+          throw new FencedException(fenced);
+        }
       }
       try (PreparedStatement ps =
           connection.prepareStatement(
               "INSERT INTO "
                   + table
-                  + " (slot_name, offset_key, offset_value, updated_at) VALUES (?, ?, ?, now())"
+                  + " (slot_name, offset_key, offset_value, updated_at, epoch)"
+                  + " VALUES (?, ?, ?, now(), ?)"
                   + " ON CONFLICT (slot_name, offset_key) DO UPDATE"
-                  + " SET offset_value = excluded.offset_value, updated_at = now()")) {
+                  + " SET offset_value = excluded.offset_value, updated_at = now(),"
+                  + " epoch = excluded.epoch")) {
         for (Map.Entry<ByteBuffer, ByteBuffer> e : data.entrySet()) {
           if (e.getValue() == null) {
             continue;
@@ -160,6 +231,7 @@ public final class PostgresOffsetStore extends MemoryOffsetBackingStore {
           ps.setString(1, slot);
           ps.setBytes(2, bytes(e.getKey()));
           ps.setBytes(3, bytes(e.getValue()));
+          ps.setObject(4, epoch, java.sql.Types.BIGINT);
           ps.addBatch();
         }
         ps.executeBatch();

@@ -160,7 +160,12 @@ record RelayConfig(
       @Bindable(defaultValue = "1.0") double sampleRatio,
       @Bindable(defaultValue = "10s") Duration exportTimeout) {}
 
-  /** Active/standby election between relays on one slot. */
+  /**
+   * Active/standby election between relays on one slot: the active relay's lock session is a lease
+   * of {@code leaseTimeout} that PostgreSQL ends when the relay goes silent ({@link Leadership}).
+   */
   @ConfigurationProperties("standby")
-  record Standby(@Bindable(defaultValue = "1s") Duration pollInterval) {}
+  record Standby(
+      @Bindable(defaultValue = "1s") Duration pollInterval,
+      @Bindable(defaultValue = "10s") Duration leaseTimeout) {}
 }

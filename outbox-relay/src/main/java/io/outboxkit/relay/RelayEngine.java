@@ -57,6 +57,7 @@ final class RelayEngine
   private final CountDownLatch drained = new CountDownLatch(1);
   private final AtomicReference<Throwable> failure = new AtomicReference<>();
   private volatile boolean stopping;
+  private volatile boolean abandoned;
   private volatile long stopMarkerLsn = Long.MAX_VALUE;
   private volatile DebeziumEngine<ChangeEvent<SourceRecord, SourceRecord>> engine;
 
@@ -118,6 +119,7 @@ final class RelayEngine
       Thread.currentThread().interrupt();
     }
     checkpoints.close();
+    drained.countDown(); // a stop that waits for the drain need not wait for a dead engine
     return stopping ? null : failure.get();
   }
 
@@ -158,7 +160,7 @@ final class RelayEngine
     }
     PublishTracing.Spans spans = tracing.start(out);
     try {
-      publisher.publishAll(out);
+      publisher.publishAll(out, () -> !abandoned);
     } catch (InterruptedException | RuntimeException e) {
       spans.failed(e);
       throw e;
@@ -201,6 +203,17 @@ final class RelayEngine
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    drained.countDown();
+    closeEngine();
+  }
+
+  /**
+   * Stops without draining: no marker, nothing more published, the batch in hand abandoned. For a
+   * relay that lost its lease: it must not act as the leader any more.
+   */
+  void stopNow() {
+    stopping = true;
+    abandoned = true;
     drained.countDown();
     closeEngine();
   }

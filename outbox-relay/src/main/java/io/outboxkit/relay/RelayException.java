@@ -8,10 +8,24 @@ package io.outboxkit.relay;
 final class RelayException extends RuntimeException {
   private static final long serialVersionUID = 1L;
   private final boolean fatal;
+  private final boolean leadershipLost;
 
   private RelayException(String message, Throwable cause, boolean fatal) {
+    this(message, cause, fatal, false);
+  }
+
+  private RelayException(String message, Throwable cause, boolean fatal, boolean leadershipLost) {
     super(message, cause);
     this.fatal = fatal;
+    this.leadershipLost = leadershipLost;
+  }
+
+  /**
+   * This relay's lease is over: it must not publish or store anything more until it leads again
+   * ({@link Leadership}). Not retried where it is thrown; the supervisor decides.
+   */
+  static RelayException leadershipLost(String message) {
+    return new RelayException(message, null, false, true);
   }
 
   /** A condition an operator must fix; the relay stops. */
@@ -39,5 +53,9 @@ final class RelayException extends RuntimeException {
 
   boolean isFatal() {
     return fatal;
+  }
+
+  boolean isLeadershipLost() {
+    return leadershipLost;
   }
 }

@@ -17,8 +17,8 @@ import org.reactivestreams.Publisher;
  * {@code /health/readiness}: UP once a checkpoint has gone through a started engine (events flow
  * and offsets are stored) with NATS connected, or when waiting as a standby; DOWN while connecting,
  * while the engine fails and restarts ({@code consecutiveFailures}, {@code lastError}), or after a
- * fatal error. {@code /health/liveness}: DOWN only after a fatal error. Both carry the replication,
- * NATS and stream details.
+ * fatal error or fencing (role {@code fenced}). {@code /health/liveness}: DOWN only after a fatal
+ * error or fencing. Both carry the replication, NATS and stream details.
  */
 final class RelayHealth {
   private RelayHealth() {}
@@ -27,7 +27,14 @@ final class RelayHealth {
     Map<String, Object> d = new LinkedHashMap<>();
     RelaySupervisor.State state = s.state();
     d.put("state", state.name());
-    d.put("role", state == RelaySupervisor.State.STANDBY ? "standby" : "active");
+    d.put(
+        "role",
+        switch (state) {
+          case STANDBY -> "standby";
+          case FENCED -> "fenced";
+          default -> "active";
+        });
+    d.put("epoch", s.epoch());
     d.put(
         "replication",
         Map.of(
@@ -78,7 +85,8 @@ final class RelayHealth {
 
     @Override
     public Publisher<HealthResult> getResult() {
-      boolean up = supervisor.state() != RelaySupervisor.State.FAILED;
+      RelaySupervisor.State state = supervisor.state();
+      boolean up = state != RelaySupervisor.State.FAILED && state != RelaySupervisor.State.FENCED;
       return Publishers.just(
           HealthResult.builder("outboxkit-relay-process", up ? HealthStatus.UP : HealthStatus.DOWN)
               .details(Map.of("state", supervisor.state().name()))

@@ -33,6 +33,7 @@ final class RelayMetrics {
   final AtomicLong lastHeartbeatMillis = new AtomicLong(System.currentTimeMillis());
   final AtomicInteger active = new AtomicInteger();
   final AtomicLong lastCommitMicros = new AtomicLong();
+  final AtomicLong epoch = new AtomicLong();
 
   /** Acks and commit → ack latencies of the last minute, for the status page. */
   final LagWindow recent = new LagWindow(60, 10, System.currentTimeMillis());
@@ -87,6 +88,17 @@ final class RelayMetrics {
         .register(registry);
     Gauge.builder("outboxkit.relay.active", active, AtomicInteger::get)
         .description("1 when this relay holds the slot's lock and streams, 0 on standby")
+        .register(registry);
+    Gauge.builder("outboxkit.relay.leader.epoch", epoch, AtomicLong::get)
+        .description("The slot's leader epoch this relay last led as (0 before it first led)")
+        .register(registry);
+  }
+
+  /** Registers the gauge of the lease's remaining time. */
+  void lease(Lease lease) {
+    Gauge.builder("outboxkit.relay.lease.remaining", lease, l -> l.remaining().toMillis() / 1000.0)
+        .description("Seconds left of this relay's lease on the slot (0 on standby)")
+        .baseUnit("seconds")
         .register(registry);
   }
 

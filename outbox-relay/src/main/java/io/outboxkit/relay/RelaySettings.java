@@ -172,6 +172,14 @@ record RelaySettings(
     positive(P + "engine.heartbeat-interval", engine.heartbeatInterval());
     positive(P + "engine.restart-backoff", engine.restartBackoff());
     positive(P + "standby.poll-interval", c.standby().pollInterval());
+    positive(P + "standby.lease-timeout", c.standby().leaseTimeout());
+    if (c.standby().leaseTimeout().compareTo(Duration.ofSeconds(3)) < 0) {
+      throw RelayException.badSetting(
+          P + "standby.lease-timeout",
+          "is " + c.standby().leaseTimeout() + ", below 3s",
+          "use 3s or more (default 10s): the active relay renews it every third of it, and a"
+              + " database pause longer than that would make it step down");
+    }
     if (c.nats().servers() == null || c.nats().servers().isEmpty()) {
       throw RelayException.badSetting(
           P + "nats.servers", "is empty", "give at least one URL, e.g. nats://127.0.0.1:4222");
@@ -289,6 +297,15 @@ record RelaySettings(
    */
   static final String JDBC_URL = "jdbc:postgresql://";
 
+  /**
+   * Server-side TCP keepalives of every relay session (lock, checkpoints, offsets, and Debezium's
+   * replication connection): when the relay's host or network dies, PostgreSQL notices within about
+   * 10 + 3 × 5 = 25 s and ends its sessions, which frees the slot and the lock. (pgjdbc's {@code
+   * tcpKeepAlive} uses the OS default of two hours on the relay's side.)
+   */
+  static final String SERVER_KEEPALIVES =
+      "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3";
+
   /** The connection properties of every JDBC connection the relay opens, password included. */
   java.util.Properties jdbcProperties() {
     RelayConfig.Database db = database();
@@ -306,6 +323,7 @@ record RelaySettings(
     PGProperty.TCP_KEEP_ALIVE.set(p, true);
     PGProperty.CONNECT_TIMEOUT.set(p, (int) Math.max(1, db.connectTimeout().toSeconds()));
     PGProperty.SOCKET_TIMEOUT.set(p, (int) Math.max(1, db.socketTimeout().toSeconds()));
+    PGProperty.OPTIONS.set(p, SERVER_KEEPALIVES);
     return p;
   }
 

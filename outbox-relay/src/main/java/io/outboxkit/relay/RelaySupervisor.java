@@ -12,7 +12,6 @@ import java.io.IOException;
 import java.util.HashSet;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.Executors;
@@ -23,10 +22,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps the relay running: takes the slot's lock (or waits as standby), checks the database,
- * connects to NATS and the stream, runs the engine, and restarts it with backoff after any failure
- * that may pass. A failure that cannot pass (bad settings, a dropped slot) stops the relay with an
- * error that names the fix.
+ * Keeps the relay running: takes the slot's lock (or waits as standby), checks the database, raises
+ * the leader epoch, connects to NATS and the stream, runs the engine, and restarts it with backoff
+ * after any failure that may pass. A failure that cannot pass (bad settings, a dropped slot) stops
+ * the relay with an error that names the fix.
+ *
+ * <p>While it leads, it renews its lease ({@link Leadership}) every third of {@code
+ * standby.lease-timeout}; when the lock session is gone, it stops the engine at once, without
+ * draining. A relay that finds a higher epoch than its own was fenced: another relay took over
+ * while it was frozen or cut off. It stops for good (status 3), having published and stored nothing
+ * after its lease ended.
  */
 @Context
 final class RelaySupervisor {
@@ -39,13 +44,19 @@ final class RelaySupervisor {
     STREAMING,
     STOPPING,
     STOPPED,
-    FAILED
+    FAILED,
+    /** Another relay took over (a higher epoch); this one stopped and exits with status 3. */
+    FENCED
   }
+
+  /** The exit status of a fenced relay. */
+  static final int EXIT_FENCED = 3;
 
   private final RelaySettings settings;
   private final RelayMetrics metrics;
   private final RecentErrors errors;
-  private final Properties engineProperties;
+  private final Map<String, String> passThrough;
+  private final Lease lease;
   private final SourceDatabase db;
   private final JetStreamPublisher publisher;
   private final StreamTail tail;
@@ -60,14 +71,17 @@ final class RelaySupervisor {
   private final AtomicInteger consecutiveFailures = new AtomicInteger();
   private volatile boolean stopping;
   private volatile RelayEngine engine;
+  private volatile boolean leading;
+  private volatile long epoch;
+  private volatile boolean fenced;
 
   RelaySupervisor(
       RelayConfig config, RelayMetrics metrics, RecentErrors errors, Environment environment) {
     this.settings = RelaySettings.from(config);
     this.metrics = metrics;
     this.errors = errors;
-    Map<String, String> passThrough = debeziumPassThrough(environment);
-    this.engineProperties = DebeziumProperties.of(settings, passThrough);
+    this.passThrough = debeziumPassThrough(environment);
+    DebeziumProperties.of(settings, passThrough); // fails at start on what Debezium cannot take
     this.db = new SourceDatabase(settings);
     String wildcard = settings.subjects().wildcard();
     String dlq = settings.deadLetterSubject();
@@ -85,7 +99,9 @@ final class RelaySupervisor {
             publish,
             metrics,
             errors);
-    this.leadership = new Leadership(settings, db);
+    this.lease = new Lease(settings.standby().leaseTimeout());
+    this.leadership = new Leadership(settings, db, lease);
+    publisher.fence(leadership::confirm);
     this.converter =
         new RowConverter(settings.subjects(), new DeadLetters(dlq), config.messagePrefix());
     this.tracing = RelayTracing.of(settings.tracing());
@@ -98,6 +114,7 @@ final class RelaySupervisor {
             });
     this.thread = new Thread(this::loop, "outboxkit-relay-supervisor");
     metrics.consecutiveFailures(consecutiveFailures);
+    metrics.lease(lease);
   }
 
   /**
@@ -131,9 +148,19 @@ final class RelaySupervisor {
   @EventListener
   void onStartup(StartupEvent event) {
     log.info("starting relay: {}", settings);
+    if (settings.standby().leaseTimeout().compareTo(settings.stream().duplicateWindow()) >= 0) {
+      log.warn(
+          "standby.lease-timeout ({}) is not below stream.duplicate-window ({}): a relay frozen in"
+              + " the instant between its lease check and a socket write sends that write when it"
+              + " wakes, after the standby's, and the stream drops it only within the window",
+          settings.standby().leaseTimeout(),
+          settings.stream().duplicateWindow());
+    }
     thread.start();
     long every = settings.slotCheckInterval().toMillis();
     monitor.scheduleWithFixedDelay(this::checkSlot, every, every, TimeUnit.MILLISECONDS);
+    long renew = lease.renewEvery().toMillis();
+    monitor.scheduleWithFixedDelay(this::renewLease, renew, renew, TimeUnit.MILLISECONDS);
   }
 
   State state() {
@@ -154,6 +181,11 @@ final class RelaySupervisor {
     return state == State.STREAMING && flowing;
   }
 
+  /** The leader epoch of this relay's last term; 0 before it first led. */
+  long epoch() {
+    return epoch;
+  }
+
   RelaySettings settings() {
     return settings;
   }
@@ -167,19 +199,31 @@ final class RelaySupervisor {
         Backoff.of(settings.engine().restartBackoff(), settings.engine().restartBackoffMax());
     int attempt = 0;
     while (!stopping) {
+      long term = 0; // this pass's leader epoch, once claimed
       try {
         if (!leadership.acquire(() -> stopping, () -> state = State.STANDBY)) {
           break;
         }
-        metrics.active.set(1);
+        leading = true;
         state = State.CONNECTING;
         flowing = false;
+        long t0 = System.nanoTime();
         new StartupChecks(settings, db).run();
+        long t1 = System.nanoTime();
+        term = leadership.claimEpoch();
+        epoch = term;
+        metrics.epoch.set(term);
+        metrics.active.set(1);
+        log.info("leading slot {} as epoch {}", settings.slot(), term);
+        long t2 = System.nanoTime();
+        leadership.evictPreviousWalsender();
+        long t3 = System.nanoTime();
         publisher.connect();
         Set<String> stored = storedReplays();
+        long t4 = System.nanoTime();
         RelayEngine e =
             new RelayEngine(
-                engineProperties,
+                DebeziumProperties.of(settings, passThrough, term),
                 publisher,
                 converter,
                 tracing.publish(),
@@ -190,11 +234,20 @@ final class RelaySupervisor {
                   @Override
                   public void streaming() {
                     state = State.STREAMING;
+                    long t5 = System.nanoTime();
                     log.info(
-                        "streaming slot {} of {} to stream {}",
+                        "streaming slot {} of {} to stream {}, {} ms after taking the lock"
+                            + " (checks {} ms, epoch {} ms, slot freed {} ms, NATS and stream tail"
+                            + " {} ms, engine start {} ms)",
                         settings.slot(),
                         settings.dbName(),
-                        settings.stream().name());
+                        settings.stream().name(),
+                        (t5 - t0) / 1_000_000,
+                        (t1 - t0) / 1_000_000,
+                        (t2 - t1) / 1_000_000,
+                        (t3 - t2) / 1_000_000,
+                        (t4 - t3) / 1_000_000,
+                        (t5 - t4) / 1_000_000);
                   }
 
                   @Override
@@ -213,6 +266,9 @@ final class RelaySupervisor {
         if (stopping) {
           break;
         }
+        if (superseded(term)) {
+          return;
+        }
         if (failure != null) {
           RelayException fatal = fatalCause(failure);
           if (fatal != null) {
@@ -227,6 +283,9 @@ final class RelaySupervisor {
       } catch (RelayException e) {
         if (e.isFatal()) {
           fail(e);
+          return;
+        }
+        if (term > 0 && superseded(term)) {
           return;
         }
         lastError = e.getMessage();
@@ -250,6 +309,78 @@ final class RelaySupervisor {
       }
     }
     state = State.STOPPED;
+  }
+
+  /**
+   * After a run ends: when the slot's epoch is above {@code term}, another relay took over and this
+   * one is fenced. An epoch that cannot be read (PostgreSQL away) is no proof either way: the relay
+   * then takes the usual path back through the lock.
+   *
+   * @return true when fenced (the relay has stopped)
+   */
+  private boolean superseded(long term) {
+    leading = false;
+    Long current;
+    try {
+      current = leadership.currentEpoch();
+    } catch (RuntimeException e) {
+      return false;
+    }
+    if (current == null || current <= term) {
+      return false;
+    }
+    fenced = true;
+    state = State.FENCED;
+    lastError =
+        "fenced: epoch "
+            + current
+            + " of slot "
+            + settings.slot()
+            + " leads; this relay was "
+            + term;
+    log.error(
+        "fenced: relay epoch {} of slot {} was superseded by epoch {}: another relay took over"
+            + " while this one was frozen or cut off from PostgreSQL. It published nothing and"
+            + " stored no offset after its lease ended. Stopping{}",
+        term,
+        settings.slot(),
+        current,
+        settings.exitOnFatal()
+            ? " with exit status " + EXIT_FENCED + "; started again, it waits as a standby"
+            : "; restart it to wait as a standby");
+    metrics.active.set(0);
+    publisher.close();
+    leadership.close();
+    if (settings.exitOnFatal()) {
+      Thread exit = new Thread(() -> System.exit(EXIT_FENCED), "outboxkit-relay-exit");
+      exit.start();
+    }
+    return true;
+  }
+
+  /** Renews the lease while leading; a lost lock session stops the engine at once. */
+  private void renewLease() {
+    if (!leading || stopping) {
+      return;
+    }
+    if (!leadership.renew()) {
+      lockLost("the relay lock's session is gone");
+    }
+  }
+
+  /**
+   * The lock is gone with its session, so a standby may lead any moment: stop the engine now,
+   * without draining (publishing up to a marker is the leader's job).
+   */
+  private void lockLost(String why) {
+    leading = false;
+    metrics.active.set(0);
+    RelayEngine e = engine;
+    if (e != null && !stopping) {
+      log.warn("{}: stopping the engine at once, without draining", why);
+      errors.add("lock", why + ": stopping the engine at once, without draining");
+      e.stopNow();
+    }
   }
 
   /** Counts a failure and logs it with the coming delay; returns the new attempt number. */
@@ -314,12 +445,8 @@ final class RelaySupervisor {
     try {
       metrics.retainedWal(leadership.retainedWalBytes());
     } catch (RelayException e) {
-      RelayEngine e2 = engine;
-      if (e2 != null && !stopping) {
-        log.warn("{}: stopping the engine until the lock is held again", e.getMessage());
-        errors.add("lock", e.getMessage() + ": stopping the engine until the lock is held again");
-        metrics.active.set(0);
-        e2.stop(settings.shutdownTimeout().toMillis());
+      if (leading) {
+        lockLost(e.getMessage());
       }
     } catch (RuntimeException e) {
       log.debug("slot check failed", e);
@@ -352,7 +479,9 @@ final class RelaySupervisor {
     state = State.STOPPING;
     log.info("stopping: draining in-flight publishes");
     RelayEngine e = engine;
-    if (e != null) {
+    if (e != null && (fenced || !lease.valid())) {
+      e.stopNow(); // no lease: publishing up to a marker is no longer this relay's job
+    } else if (e != null) {
       e.stop(settings.shutdownTimeout().toMillis());
       try {
         e.awaitFinished(settings.shutdownTimeout().toMillis());
@@ -371,7 +500,9 @@ final class RelaySupervisor {
     leadership.close();
     tracing.close();
     metrics.active.set(0);
-    state = State.STOPPED;
+    if (!fenced) {
+      state = State.STOPPED;
+    }
     log.info("stopped");
   }
 }

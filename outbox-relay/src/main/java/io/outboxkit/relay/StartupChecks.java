@@ -340,7 +340,11 @@ final class StartupChecks {
               + "; (or use a schema of the relay's own: outboxkit.relay.offsets-table)");
     }
     for (String table :
-        List.of(offsets.name(), offsets.name() + "_slots", offsets.name() + "_schema_history")) {
+        List.of(
+            offsets.name(),
+            offsets.name() + "_slots",
+            offsets.name() + "_leaders",
+            offsets.name() + "_schema_history")) {
       String qualified = schema + "." + table;
       for (String right : List.of("SELECT", "INSERT", "UPDATE", "DELETE")) {
         try (PreparedStatement ps =

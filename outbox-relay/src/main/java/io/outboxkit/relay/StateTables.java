@@ -56,6 +56,11 @@ final class StateTables {
     return settings.offsetsTable().qualified() + "_redrives";
   }
 
+  /** The table of each slot's leader epoch (standby fencing). */
+  static String leaders(RelaySettings settings) {
+    return settings.offsetsTable().qualified() + "_leaders";
+  }
+
   /** The table of the slots the relay has used. */
   static String slots(RelaySettings settings) {
     return settings.offsetsTable().qualified() + "_slots";

@@ -229,6 +229,11 @@ final class RelayProcess implements AutoCloseable {
     }
   }
 
+  /** {@code kill -<name>}: {@code STOP} freezes the relay (its kernel still answers TCP). */
+  void signal(String name) {
+    jar.signal(name);
+  }
+
   /** SIGKILL: no shutdown hooks, nothing drained, nothing committed. */
   void kill() {
     jar.kill();

@@ -62,7 +62,7 @@ class RelaySettingsTest {
             Duration.ofSeconds(1),
             Duration.ofSeconds(1),
             Duration.ofSeconds(30)),
-        new RelayConfig.Standby(Duration.ofSeconds(1)),
+        new RelayConfig.Standby(Duration.ofSeconds(1), Duration.ofSeconds(10)),
         tracing,
         List.of("public.outbox"),
         "outboxkit",
@@ -216,5 +216,63 @@ class RelaySettingsTest {
     assertThatThrownBy(
             () -> withTracing(true, "http://c:4318/v1/traces", "relay", 1.0, Duration.ZERO))
         .hasMessageContaining("outboxkit.relay.tracing.export-timeout");
+  }
+
+  static RelayConfig withLease(RelayConfig c, Duration lease) {
+    return new RelayConfig(
+        c.database(),
+        c.nats(),
+        c.stream(),
+        c.publish(),
+        c.engine(),
+        new RelayConfig.Standby(c.standby().pollInterval(), lease),
+        c.tracing(),
+        c.tables(),
+        c.slotName(),
+        c.publicationName(),
+        c.createPublication(),
+        c.subjectTemplate(),
+        c.deadLetterSubject(),
+        c.messagePrefix(),
+        c.offsetsTable(),
+        c.shutdownTimeout(),
+        c.slotCheckInterval(),
+        c.exitOnFatal(),
+        c.statusPage());
+  }
+
+  @Test
+  void leaseTimeoutIsAtLeastThreeSeconds() {
+    RelayConfig c = config(db("app", null, null), "outbox.{event_type}", 10);
+    assertThat(RelaySettings.from(c).standby().leaseTimeout()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(RelaySettings.from(withLease(c, Duration.ofSeconds(3))).standby().leaseTimeout())
+        .isEqualTo(Duration.ofSeconds(3));
+    assertThatThrownBy(() -> RelaySettings.from(withLease(c, Duration.ofMillis(2999))))
+        .hasMessageContaining("outboxkit.relay.standby.lease-timeout")
+        .hasMessageContaining("OUTBOXKIT_RELAY_STANDBY_LEASE_TIMEOUT")
+        .hasMessageContaining("below 3s");
+    assertThatThrownBy(() -> RelaySettings.from(withLease(c, Duration.ZERO)))
+        .hasMessageContaining("outboxkit.relay.standby.lease-timeout");
+    // Not below the duplicate window (2m in config()): allowed, with a warning at start.
+    assertThat(RelaySettings.from(withLease(c, Duration.ofMinutes(2))).standby().leaseTimeout())
+        .isEqualTo(Duration.ofMinutes(2));
+  }
+
+  @Test
+  void everySessionAsksTheServerForKeepalives() {
+    RelaySettings s = RelaySettings.from(config(db("app", null, null), "outbox.{event_type}", 10));
+    assertThat(s.jdbcProperties().getProperty("options"))
+        .contains("tcp_keepalives_idle=10")
+        .contains("tcp_keepalives_interval=5")
+        .contains("tcp_keepalives_count=3");
+    assertThat(DebeziumProperties.of(s, java.util.Map.of()).getProperty("database.options"))
+        .isEqualTo(s.jdbcProperties().getProperty("options"));
+    java.util.Properties run = DebeziumProperties.of(s, java.util.Map.of(), 7L);
+    assertThat(run.getProperty(PostgresOffsetStore.EPOCH)).isEqualTo("7");
+    assertThat(run.getProperty(PostgresOffsetStore.LEADERS))
+        .isEqualTo("outboxkit.relay_offsets_leaders");
+    assertThat(run.getProperty(PostgresOffsetStore.LEASE_MS)).isEqualTo("10000");
+    assertThat(DebeziumProperties.of(s, java.util.Map.of()).getProperty(PostgresOffsetStore.EPOCH))
+        .isNull();
   }
 }
