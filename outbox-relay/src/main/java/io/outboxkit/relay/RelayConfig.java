@@ -20,6 +20,7 @@ record RelayConfig(
     Publish publish,
     Engine engine,
     Standby standby,
+    Columns columns,
     @Bindable(defaultValue = "public.outbox") List<String> tables,
     @Bindable(defaultValue = "outboxkit") String slotName,
     @Bindable(defaultValue = "outboxkit") String publicationName,
@@ -138,6 +139,21 @@ record RelayConfig(
       @Bindable(defaultValue = "1s") Duration heartbeatInterval,
       @Bindable(defaultValue = "1s") Duration restartBackoff,
       @Bindable(defaultValue = "30s") Duration restartBackoffMax) {}
+
+  /**
+   * Which columns of the outbox tables the relay reads ({@link ColumnMap}): a preset, then any
+   * column named on its own.
+   */
+  @ConfigurationProperties("columns")
+  record Columns(
+      @Bindable(defaultValue = "outboxkit") String preset,
+      @Nullable String id,
+      @Nullable String aggregateType,
+      @Nullable String aggregateId,
+      @Nullable String eventType,
+      @Nullable String payload,
+      @Nullable String headers,
+      @Nullable String createdAt) {}
 
   /** Active/standby election between relays on one slot. */
   @ConfigurationProperties("standby")

@@ -36,6 +36,7 @@ record RelaySettings(
     String dbUser,
     String dbPassword,
     List<TableName> tables,
+    ColumnMap columns,
     TableName offsetsTable,
     String slot,
     String publication,
@@ -112,6 +113,7 @@ record RelaySettings(
       throw RelayException.badSetting(
           P + "offsets-table", "is invalid: " + e.getMessage(), "fix the name");
     }
+    ColumnMap columns = c.columns() == null ? ColumnMap.OUTBOXKIT : ColumnMap.of(c.columns());
     SubjectTemplate template;
     try {
       template = SubjectTemplate.parse(c.subjectTemplate());
@@ -205,6 +207,7 @@ record RelaySettings(
         db.user(),
         password == null ? "" : password,
         tables,
+        columns,
         offsets,
         c.slotName(),
         c.publicationName(),

@@ -82,7 +82,8 @@ final class RelaySupervisor {
             metrics);
     this.leadership = new Leadership(settings, db);
     this.converter =
-        new RowConverter(settings.subjects(), new DeadLetters(dlq), config.messagePrefix());
+        new RowConverter(
+            settings.subjects(), new DeadLetters(dlq), config.messagePrefix(), settings.columns());
     this.monitor =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
