@@ -52,7 +52,8 @@ final class CliSession implements AutoCloseable {
 
   /** The relay's conversion of a row into the message it publishes (or its dead letter). */
   RowConverter converter() {
-    return new RowConverter(settings.subjects(), deadLetters(), settings.messagePrefix());
+    return new RowConverter(
+        settings.subjects(), deadLetters(), settings.messagePrefix(), settings.columns());
   }
 
   DeadLetters deadLetters() {

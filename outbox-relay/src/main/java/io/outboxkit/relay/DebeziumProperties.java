@@ -1,6 +1,5 @@
 package io.outboxkit.relay;
 
-import io.outboxkit.OutboxColumns;
 import io.outboxkit.TableName;
 import java.util.Map;
 import java.util.Properties;
@@ -68,7 +67,7 @@ final class DebeziumProperties {
     p.setProperty(
         "column.include.list",
         s.tables().stream()
-            .flatMap(t -> OutboxColumns.WRITTEN.stream().map(c -> t.qualified() + "." + c))
+            .flatMap(t -> s.columns().published().stream().map(c -> t.qualified() + "." + c))
             .collect(Collectors.joining(",")));
     p.setProperty("snapshot.mode", "no_data");
     p.setProperty("binary.handling.mode", "bytes");

@@ -1,13 +1,5 @@
 package io.outboxkit.relay;
 
-import static io.outboxkit.OutboxColumns.AGGREGATE_ID;
-import static io.outboxkit.OutboxColumns.AGGREGATE_TYPE;
-import static io.outboxkit.OutboxColumns.CREATED_AT;
-import static io.outboxkit.OutboxColumns.EVENT_TYPE;
-import static io.outboxkit.OutboxColumns.HEADERS;
-import static io.outboxkit.OutboxColumns.ID;
-import static io.outboxkit.OutboxColumns.PAYLOAD;
-
 import io.outboxkit.TableName;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -23,17 +15,6 @@ import java.util.UUID;
  * the relay's own conversion rule ({@link RowConverter#event}).
  */
 final class OutboxRows {
-  private static final String COLUMNS =
-      String.join(
-          ", ",
-          ID,
-          AGGREGATE_TYPE,
-          AGGREGATE_ID,
-          EVENT_TYPE,
-          PAYLOAD,
-          HEADERS + "::text",
-          CREATED_AT);
-
   /**
    * Which rows: ids from {@code fromId} (inclusive) to {@code toId} (inclusive), created from
    * {@code since} (inclusive) to {@code until} (exclusive); null means open.
@@ -41,19 +22,26 @@ final class OutboxRows {
   record Range(UUID fromId, UUID toId, OffsetDateTime since, OffsetDateTime until) {
     static final Range ALL = new Range(null, null, null, null);
 
-    String where() {
+    String where(ColumnMap columns) {
       StringBuilder sb = new StringBuilder();
       if (fromId != null) {
-        sb.append(" AND ").append(ID).append(" >= ?");
+        sb.append(" AND ").append(columns.id()).append(" >= ?");
       }
       if (toId != null) {
-        sb.append(" AND ").append(ID).append(" <= ?");
+        sb.append(" AND ").append(columns.id()).append(" <= ?");
+      }
+      if ((since != null || until != null) && columns.createdAt() == null) {
+        throw RelayException.badSetting(
+            "outboxkit.relay.columns.created-at",
+            "is none, so rows cannot be chosen by time",
+            "name the outbox table's creation time column, or choose rows by id"
+                + " (--from-id/--to-id) or --all");
       }
       if (since != null) {
-        sb.append(" AND ").append(CREATED_AT).append(" >= ?");
+        sb.append(" AND ").append(columns.createdAt()).append(" >= ?");
       }
       if (until != null) {
-        sb.append(" AND ").append(CREATED_AT).append(" < ?");
+        sb.append(" AND ").append(columns.createdAt()).append(" < ?");
       }
       return sb.toString();
     }
@@ -107,17 +95,30 @@ final class OutboxRows {
 
   private final CliSession session;
   private final RowConverter converter;
+  private final ColumnMap map;
+  private final String columns;
 
   OutboxRows(CliSession session) {
     this.session = session;
     this.converter = session.converter();
+    this.map = session.settings.columns();
+    this.columns =
+        String.join(
+            ", ",
+            map.id(),
+            map.aggregateType(),
+            map.aggregateId(),
+            map.eventType(),
+            map.payload(),
+            map.headers() == null ? "NULL::text" : map.headers() + "::text",
+            map.createdAt() == null ? "NULL::timestamptz" : map.createdAt());
   }
 
   /** Rows in {@code range}, of one table. */
   long count(Connection c, TableName table, Range range) throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement(
-            "SELECT count(*) FROM " + table.qualified() + " WHERE true" + range.where())) {
+            "SELECT count(*) FROM " + table.qualified() + " WHERE true" + range.where(map))) {
       range.bind(ps, 1);
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
@@ -131,14 +132,14 @@ final class OutboxRows {
       throws SQLException {
     String sql =
         "SELECT "
-            + COLUMNS
+            + columns
             + " FROM "
             + table.qualified()
             + " WHERE true"
-            + (after == null ? "" : " AND " + ID + " > ?")
-            + range.where()
+            + (after == null ? "" : " AND " + map.id() + " > ?")
+            + range.where(map)
             + " ORDER BY "
-            + ID
+            + map.id()
             + " LIMIT "
             + limit;
     List<Row> rows = new ArrayList<>(limit);
@@ -162,7 +163,7 @@ final class OutboxRows {
     for (TableName t : session.settings.tables()) {
       try (PreparedStatement ps =
           c.prepareStatement(
-              "SELECT " + COLUMNS + " FROM " + t.qualified() + " WHERE " + ID + " = ?")) {
+              "SELECT " + columns + " FROM " + t.qualified() + " WHERE " + map.id() + " = ?")) {
         ps.setObject(1, id);
         try (ResultSet rs = ps.executeQuery()) {
           if (rs.next()) {
@@ -198,9 +199,18 @@ final class OutboxRows {
             rs.getString(2),
             rs.getString(3),
             rs.getString(4),
-            rs.getBytes(5),
+            payload(rs),
             rs.getString(6),
             0);
     return new Row(id, rs.getObject(7, OffsetDateTime.class), m);
+  }
+
+  /** bytea as it is; jsonb, json and text as their UTF-8 text, as the relay publishes them. */
+  private static byte[] payload(ResultSet rs) throws SQLException {
+    if ("bytea".equals(rs.getMetaData().getColumnTypeName(5))) {
+      return rs.getBytes(5);
+    }
+    String text = rs.getString(5);
+    return text == null ? null : text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
   }
 }

@@ -7,7 +7,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
-import java.util.TreeSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -75,15 +74,15 @@ final class Provisioning {
   }
 
   /**
-   * On PostgreSQL 15 and later, a publication names the columns it sends: the relay's six, not
-   * {@code created_at} or columns a user added, so the server does not send them and Debezium does
-   * not decode them.
+   * On PostgreSQL 15 and later, a publication names the columns it sends: the relay's (six by
+   * default, {@link ColumnMap}), not {@code created_at} or columns a user added, so the server does
+   * not send them and Debezium does not decode them.
    */
-  static List<String> withColumns(Connection c, List<String> tables) throws SQLException {
+  List<String> withColumns(Connection c, List<String> tables) throws SQLException {
     if (c.getMetaData().getDatabaseMajorVersion() < 15) {
       return tables;
     }
-    String columns = " (" + String.join(", ", new TreeSet<>(StartupChecks.COLUMNS.keySet())) + ")";
+    String columns = " (" + String.join(", ", settings.columns().published()) + ")";
     return tables.stream().map(t -> t + columns).toList();
   }
 

@@ -21,6 +21,7 @@ record RelayConfig(
     Engine engine,
     Standby standby,
     Tracing tracing,
+    Columns columns,
     @Bindable(defaultValue = "public.outbox") List<String> tables,
     @Bindable(defaultValue = "outboxkit") String slotName,
     @Bindable(defaultValue = "outboxkit") String publicationName,
@@ -159,6 +160,21 @@ record RelayConfig(
       @Bindable(defaultValue = "outbox-relay") String serviceName,
       @Bindable(defaultValue = "1.0") double sampleRatio,
       @Bindable(defaultValue = "10s") Duration exportTimeout) {}
+
+  /**
+   * Which columns of the outbox tables the relay reads ({@link ColumnMap}): a preset, then any
+   * column named on its own.
+   */
+  @ConfigurationProperties("columns")
+  record Columns(
+      @Bindable(defaultValue = "outboxkit") String preset,
+      @Nullable String id,
+      @Nullable String aggregateType,
+      @Nullable String aggregateId,
+      @Nullable String eventType,
+      @Nullable String payload,
+      @Nullable String headers,
+      @Nullable String createdAt) {}
 
   /**
    * Active/standby election between relays on one slot: the active relay's lock session is a lease

@@ -39,6 +39,7 @@ record RelaySettings(
     String dbUser,
     String dbPassword,
     List<TableName> tables,
+    ColumnMap columns,
     TableName offsetsTable,
     String slot,
     String publication,
@@ -117,6 +118,7 @@ record RelaySettings(
       throw RelayException.badSetting(
           P + "offsets-table", "is invalid: " + e.getMessage(), "fix the name");
     }
+    ColumnMap columns = c.columns() == null ? ColumnMap.OUTBOXKIT : ColumnMap.of(c.columns());
     SubjectTemplate template;
     try {
       template = SubjectTemplate.parse(c.subjectTemplate());
@@ -220,6 +222,7 @@ record RelaySettings(
         db.user(),
         password == null ? "" : password,
         tables,
+        columns,
         offsets,
         c.slotName(),
         c.publicationName(),

@@ -103,7 +103,8 @@ final class RelaySupervisor {
     this.leadership = new Leadership(settings, db, lease);
     publisher.fence(leadership::confirm);
     this.converter =
-        new RowConverter(settings.subjects(), new DeadLetters(dlq), config.messagePrefix());
+        new RowConverter(
+            settings.subjects(), new DeadLetters(dlq), config.messagePrefix(), settings.columns());
     this.tracing = RelayTracing.of(settings.tracing());
     this.monitor =
         Executors.newSingleThreadScheduledExecutor(

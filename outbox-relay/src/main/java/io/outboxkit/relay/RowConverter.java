@@ -5,7 +5,6 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.nats.client.impl.Headers;
 import io.outboxkit.HeaderValues;
-import io.outboxkit.OutboxColumns;
 import io.outboxkit.OutboxEnvelope;
 import io.outboxkit.OutboxException;
 import io.outboxkit.OutboxHeaders;
@@ -61,14 +60,18 @@ final class RowConverter {
   private final SubjectTemplate subjects;
   private final DeadLetters deadLetters;
   private final String messagePrefix;
+  private final ColumnMap columns;
 
   /**
    * @param messagePrefix the prefix of WAL-message outbox events ({@code Outbox.Mode.WAL_MESSAGE})
+   * @param columns which column of a row holds what
    */
-  RowConverter(SubjectTemplate subjects, DeadLetters deadLetters, String messagePrefix) {
+  RowConverter(
+      SubjectTemplate subjects, DeadLetters deadLetters, String messagePrefix, ColumnMap columns) {
     this.subjects = subjects;
     this.deadLetters = deadLetters;
     this.messagePrefix = messagePrefix;
+    this.columns = columns;
   }
 
   Result convert(SourceRecord record) {
@@ -88,23 +91,24 @@ final class RowConverter {
     }
     try {
       Struct after = value.getStruct("after");
-      String id = after.getString(OutboxColumns.ID);
+      String id = after.getString(columns.id());
       if (id == null || id.isEmpty()) {
         throw new IllegalStateException("the row has no id");
       }
       return Publish.of(
           event(
               id,
-              after.getString(OutboxColumns.AGGREGATE_TYPE),
-              after.getString(OutboxColumns.AGGREGATE_ID),
-              after.getString(OutboxColumns.EVENT_TYPE),
-              Buffers.bytes(after.get(OutboxColumns.PAYLOAD)),
-              after.getString(OutboxColumns.HEADERS),
+              after.getString(columns.aggregateType()),
+              after.getString(columns.aggregateId()),
+              after.getString(columns.eventType()),
+              // bytea as bytes; jsonb, json and text come as a String: its UTF-8 text
+              Buffers.bytes(after.get(columns.payload())),
+              columns.headers() == null ? null : after.getString(columns.headers()),
               commitMicros(value.getStruct("source")),
               replayLsn(record.sourceOffset())));
     } catch (RuntimeException e) {
       // A row Debezium decoded in a shape the relay does not expect: it still must not stop us.
-      String id = idOf(value);
+      String id = idOf(value, columns);
       return unreadable(record, id, "conversion_failed", "the relay could not read the row", e);
     }
   }
@@ -292,10 +296,10 @@ final class RowConverter {
     return null;
   }
 
-  private static String idOf(Struct value) {
+  private static String idOf(Struct value, ColumnMap columns) {
     try {
       Struct after = value.getStruct("after");
-      return after == null ? null : after.getString(OutboxColumns.ID);
+      return after == null ? null : after.getString(columns.id());
     } catch (RuntimeException e) {
       return null;
     }

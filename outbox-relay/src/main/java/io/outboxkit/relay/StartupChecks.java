@@ -24,16 +24,6 @@ import org.slf4j.LoggerFactory;
 final class StartupChecks {
   private static final Logger log = LoggerFactory.getLogger(StartupChecks.class);
 
-  /** Columns the relay reads, and the types it accepts. */
-  static final Map<String, List<String>> COLUMNS =
-      Map.of(
-          "id", List.of("uuid"),
-          "aggregate_type", List.of("text", "character varying"),
-          "aggregate_id", List.of("text", "character varying"),
-          "event_type", List.of("text", "character varying"),
-          "payload", List.of("bytea"),
-          "headers", List.of("jsonb"));
-
   private final RelaySettings settings;
   private final SourceDatabase db;
   private final Provisioning provisioning;
@@ -132,22 +122,39 @@ final class StartupChecks {
               + ": create it (OutboxSchema.migrateOutbox in Java, or the SQL in the README), or fix"
               + " outboxkit.relay.tables");
     }
-    for (Map.Entry<String, List<String>> col : COLUMNS.entrySet()) {
-      String type = types.get(col.getKey());
-      if (type == null || !col.getValue().contains(type)) {
+    ColumnMap map = settings.columns();
+    for (ColumnMap.Column col : map.columns()) {
+      String type = types.get(col.name());
+      if (type == null || !col.types().contains(type)) {
+        String setting = "outboxkit.relay." + col.setting();
         throw RelayException.fatal(
             "outbox table "
                 + t
                 + " has "
                 + (type == null
-                    ? "no column " + col.getKey()
-                    : "column " + col.getKey() + " of type " + type)
-                + "; the relay needs "
-                + col.getKey()
-                + " of type "
-                + String.join(" or ", col.getValue())
-                + ": create the table with OutboxSchema.migrateOutbox (README: the outbox table)");
+                    ? "no column " + col.name()
+                    : "column " + col.name() + " of type " + type)
+                + ", which setting "
+                + setting
+                + " (env "
+                + setting.toUpperCase(java.util.Locale.ROOT).replace('.', '_').replace('-', '_')
+                + ") names; the relay needs it of type "
+                + String.join(" or ", col.types())
+                + ": name the right column in "
+                + setting
+                + (col.setting().equals("columns.headers") ? " (none: the table has none)" : "")
+                + ", or outboxkit.relay.columns.preset=debezium for a table made for Debezium's"
+                + " outbox event router, or create the table with OutboxSchema.migrateOutbox"
+                + " (README: the outbox table); columns: "
+                + new java.util.TreeMap<>(types));
       }
+    }
+    if (map.createdAt() != null && !types.containsKey(map.createdAt())) {
+      log.warn(
+          "outbox table {} has no column {} (outboxkit.relay.columns.created-at): the CLI cannot"
+              + " replay rows by time; set it to none to silence this",
+          t,
+          map.createdAt());
     }
   }
 

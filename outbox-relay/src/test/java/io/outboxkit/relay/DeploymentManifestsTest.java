@@ -34,6 +34,7 @@ import org.yaml.snakeyaml.Yaml;
 class DeploymentManifestsTest {
   static final Path K8S = Path.of("..", "infra", "k8s");
   static final Path COMPOSE = Path.of("..", "infra", "docker-compose.yml");
+  static final Path ROOT_POM = Path.of("..", "pom.xml");
 
   /** {@code ${OUTBOXKIT_X:default}} or a property {@code ${outboxkit.relay.x:default}}. */
   static final Pattern PLACEHOLDER =
@@ -286,8 +287,9 @@ class DeploymentManifestsTest {
     assertThat(env.keySet().stream().filter(n -> n.startsWith("OUTBOXKIT_")))
         .allMatch(knownVariables()::contains);
     String port = env.get("OUTBOXKIT_RELAY_HTTP_PORT").toString();
-    assertThat(String.join(" ", healthTest(services, "relay")))
-        .contains("/dev/tcp/127.0.0.1/" + port, "GET /health/readiness");
+    // The image has no shell: its probe class (see composeAndKubernetesRunTheImageTheBuildMakes).
+    assertThat(healthTest(services, "relay"))
+        .endsWith(HealthProbe.class.getName(), "http://127.0.0.1:" + port + "/health/readiness");
     assertThat((List<String>) relay.get("ports")).anyMatch(p -> p.endsWith(":" + port));
     Object configured = env.get("OUTBOXKIT_RELAY_SHUTDOWN_TIMEOUT");
     Duration shutdown =
@@ -348,6 +350,51 @@ class DeploymentManifestsTest {
         .contains("CREATE ROLE " + relay.get("OUTBOXKIT_RELAY_DATABASE_USER") + " WITH")
         .contains("PASSWORD '" + relay.get("OUTBOXKIT_RELAY_DATABASE_PASSWORD") + "';")
         .contains("GRANT CONNECT ON DATABASE %I TO " + relay.get("OUTBOXKIT_RELAY_DATABASE_USER"));
+  }
+
+  // --- the container image -------------------------------------------------------------------
+
+  @Test
+  void composeAndKubernetesRunTheImageTheBuildMakes() throws Exception {
+    String image = "outboxkit/outbox-relay:" + projectVersion();
+    Map<String, Object> services = map(new Yaml().load(Files.readString(COMPOSE)), "services");
+    Map<String, Object> relay = map(services, "relay");
+    assertThat(relay.get("image")).isEqualTo(image);
+    assertThat(relay).doesNotContainKeys("command", "entrypoint", "volumes");
+    assertThat(container().get("image")).isEqualTo(image);
+    assertThat(container()).doesNotContainKeys("command", "args");
+    // The pod runs as the image's user (the build's Jib <user>).
+    Matcher user =
+        Pattern.compile("<user>(\\d+):(\\d+)</user>").matcher(Files.readString(ROOT_POM));
+    assertThat(user.find()).as("<user> in the parent pom's Jib configuration").isTrue();
+    assertThat(map(podSpec(), "securityContext"))
+        .containsEntry("runAsUser", Integer.parseInt(user.group(1)))
+        .containsEntry("runAsGroup", Integer.parseInt(user.group(2)));
+    // The image has no shell: the health check runs the relay's probe class on the image's java,
+    // against the relay's port and readiness.
+    List<String> check = composeRelayHealthCheck();
+    assertThat(check.get(0)).isEqualTo("CMD");
+    assertThat(check.get(1)).isEqualTo("/opt/java/bin/java");
+    String probeClass = check.get(check.size() - 2);
+    assertThat(Class.forName(probeClass)).isEqualTo(HealthProbe.class);
+    String port = map(relay, "environment").get("OUTBOXKIT_RELAY_HTTP_PORT").toString();
+    assertThat(check.get(check.size() - 1))
+        .isEqualTo("http://127.0.0.1:" + port + "/health/readiness");
+  }
+
+  /** The compose file's health check of the relay: {@code ["CMD", command…]}. */
+  static List<String> composeRelayHealthCheck() throws IOException {
+    Map<String, Object> services = map(new Yaml().load(Files.readString(COMPOSE)), "services");
+    return healthTest(services, "relay");
+  }
+
+  /** The project's version, from the parent pom. */
+  static String projectVersion() throws IOException {
+    Matcher m =
+        Pattern.compile("<artifactId>outboxkit-parent</artifactId>\\s*<version>([^<]+)</version>")
+            .matcher(Files.readString(ROOT_POM));
+    assertThat(m.find()).as("the parent pom's version").isTrue();
+    return m.group(1);
   }
 
   // --- helpers ----------------------------------------------------------------------------------

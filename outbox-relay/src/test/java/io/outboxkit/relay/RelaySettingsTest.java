@@ -30,12 +30,29 @@ class RelaySettingsTest {
       new RelayConfig.Tracing(
           false, "http://localhost:4318/v1/traces", "outbox-relay", 1.0, Duration.ofSeconds(10));
 
+  static final RelayConfig.Columns COLUMN_DEFAULTS =
+      new RelayConfig.Columns("outboxkit", null, null, null, null, null, null, null);
+
   static RelayConfig config(RelayConfig.Database db, String template, int inFlight) {
-    return config(db, template, inFlight, TRACING_DEFAULTS);
+    return config(db, template, inFlight, TRACING_DEFAULTS, COLUMN_DEFAULTS);
   }
 
   static RelayConfig config(
       RelayConfig.Database db, String template, int inFlight, RelayConfig.Tracing tracing) {
+    return config(db, template, inFlight, tracing, COLUMN_DEFAULTS);
+  }
+
+  static RelayConfig config(
+      RelayConfig.Database db, String template, int inFlight, RelayConfig.Columns columns) {
+    return config(db, template, inFlight, TRACING_DEFAULTS, columns);
+  }
+
+  static RelayConfig config(
+      RelayConfig.Database db,
+      String template,
+      int inFlight,
+      RelayConfig.Tracing tracing,
+      RelayConfig.Columns columns) {
     return new RelayConfig(
         db,
         new RelayConfig.Nats(
@@ -64,6 +81,7 @@ class RelaySettingsTest {
             Duration.ofSeconds(30)),
         new RelayConfig.Standby(Duration.ofSeconds(1), Duration.ofSeconds(10)),
         tracing,
+        columns,
         List.of("public.outbox"),
         "outboxkit",
         "outboxkit",
@@ -227,6 +245,7 @@ class RelaySettingsTest {
         c.engine(),
         new RelayConfig.Standby(c.standby().pollInterval(), lease),
         c.tracing(),
+        c.columns(),
         c.tables(),
         c.slotName(),
         c.publicationName(),
@@ -274,5 +293,52 @@ class RelaySettingsTest {
     assertThat(run.getProperty(PostgresOffsetStore.LEASE_MS)).isEqualTo("10000");
     assertThat(DebeziumProperties.of(s, java.util.Map.of()).getProperty(PostgresOffsetStore.EPOCH))
         .isNull();
+  }
+
+  private static RelaySettings columns(
+      String preset, String aggregateType, String payload, String headers) {
+    return RelaySettings.from(
+        config(
+            db("app", "", null),
+            "outbox.{aggregate_type}.{event_type}",
+            4000,
+            new RelayConfig.Columns(
+                preset, null, aggregateType, null, null, payload, headers, null)));
+  }
+
+  @Test
+  void columnsDefaultToOutboxkitsTable() {
+    assertThat(columns("outboxkit", null, null, null).columns()).isEqualTo(ColumnMap.OUTBOXKIT);
+    assertThat(ColumnMap.OUTBOXKIT.published())
+        .containsExactly(
+            "id", "aggregate_type", "aggregate_id", "event_type", "payload", "headers");
+  }
+
+  @Test
+  void debeziumPresetMapsDebeziumsColumnsWithoutHeaders() {
+    ColumnMap m = columns("debezium", null, null, null).columns();
+    assertThat(m.published())
+        .containsExactly("id", "aggregatetype", "aggregateid", "type", "payload");
+    assertThat(m.headers()).isNull();
+    assertThat(m.createdAt()).isNull();
+    // one column named on its own overrides the preset; headers may be added
+    ColumnMap n = columns("debezium", "kind", "body", "meta").columns();
+    assertThat(n.published()).containsExactly("id", "kind", "aggregateid", "type", "body", "meta");
+    assertThat(columns("outboxkit", null, null, "none").columns().headers()).isNull();
+    assertThat(columns("outboxkit", null, null, "").columns().headers()).isNull();
+  }
+
+  @Test
+  void badColumnSettingsAreNamedWithTheFix() {
+    assertThatThrownBy(() -> columns("kafka", null, null, null))
+        .hasMessageContaining("outboxkit.relay.columns.preset")
+        .hasMessageContaining("OUTBOXKIT_RELAY_COLUMNS_PRESET")
+        .hasMessageContaining("debezium");
+    assertThatThrownBy(() -> columns("outboxkit", "Aggregate Type", null, null))
+        .hasMessageContaining("outboxkit.relay.columns.aggregate-type")
+        .hasMessageContaining("identifier");
+    assertThatThrownBy(() -> columns("debezium", null, "type", null))
+        .hasMessageContaining("outboxkit.relay.columns.payload")
+        .hasMessageContaining("outboxkit.relay.columns.event-type");
   }
 }

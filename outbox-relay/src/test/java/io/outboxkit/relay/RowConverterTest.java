@@ -43,7 +43,8 @@ class RowConverterTest {
       new RowConverter(
           SubjectTemplate.parse("outbox.{aggregate_type}.{event_type}"),
           deadLetters,
-          "outboxkit-events");
+          "outboxkit-events",
+          ColumnMap.OUTBOXKIT);
 
   static SourceRecord insert(String op, String type, String event, byte[] payload, String headers) {
     Struct row =
@@ -263,5 +264,69 @@ class RowConverterTest {
             .get(0);
     assertThat(dlq.deadLetterKind()).isEqualTo("invalid_envelope");
     assertThat(dlq.id()).isEqualTo("wal-0/3C");
+  }
+
+  @Test
+  void aDebeziumStyleRowWithJsonbPayloadIsPublishedAsItsUtf8Text() {
+    // Debezium's PostgreSQL connector hands jsonb (and text) over as a String, schema
+    // io.debezium.data.Json; uuid as a String too.
+    Schema row =
+        SchemaBuilder.struct()
+            .field("id", SchemaBuilder.string().name("io.debezium.data.Uuid").build())
+            .field("aggregatetype", Schema.STRING_SCHEMA)
+            .field("aggregateid", Schema.STRING_SCHEMA)
+            .field("type", Schema.STRING_SCHEMA)
+            .field("payload", SchemaBuilder.string().name("io.debezium.data.Json").optional())
+            .optional()
+            .build();
+    Schema envelope =
+        SchemaBuilder.struct()
+            .field("before", row)
+            .field("after", row)
+            .field("source", SOURCE)
+            .field("op", Schema.STRING_SCHEMA)
+            .build();
+    String json = "{\"city\": \"Zürich\", \"note\": \"line 1\\r\\nline 2 \ud83d\udd0c\"}";
+    Struct after =
+        new Struct(row)
+            .put("id", "0b8e7c36-2c1e-4d52-9d2a-51f0e1c0a001")
+            .put("aggregatetype", "Grid Zone")
+            .put("aggregateid", "feeder-7")
+            .put("type", "LoadShed")
+            .put("payload", json);
+    Struct value =
+        new Struct(envelope)
+            .put("after", after)
+            .put("source", new Struct(SOURCE).put("ts_ms", 1L))
+            .put("op", "c");
+    RowConverter debezium =
+        new RowConverter(
+            SubjectTemplate.parse("outbox.{aggregate_type}.{event_type}"),
+            deadLetters,
+            "outboxkit-events",
+            ColumnMap.DEBEZIUM);
+    OutboundMessage m =
+        ((RowConverter.Publish)
+                debezium.convert(
+                    new SourceRecord(
+                        Map.of(), Map.of(), "outboxkit.public.outbox", envelope, value)))
+            .messages()
+            .get(0);
+    assertThat(m.payload()).isEqualTo(json.getBytes(StandardCharsets.UTF_8));
+    assertThat(m.subject()).isEqualTo("outbox.Grid%20Zone.LoadShed");
+    assertThat(m.headers().getFirst(OutboxHeaders.MSG_ID))
+        .isEqualTo("0b8e7c36-2c1e-4d52-9d2a-51f0e1c0a001");
+    assertThat(HeaderValues.decode(m.headers().getFirst(OutboxHeaders.AGGREGATE_TYPE)))
+        .isEqualTo("Grid Zone");
+    assertThat(m.headers().getFirst(OutboxHeaders.AGGREGATE_ID)).isEqualTo("feeder-7");
+    // the outboxkit mapping cannot read this row: a dead letter, not an exception
+    OutboundMessage dl =
+        ((RowConverter.Publish)
+                converter.convert(
+                    new SourceRecord(
+                        Map.of(), Map.of(), "outboxkit.public.outbox", envelope, value)))
+            .messages()
+            .get(0);
+    assertThat(dl.headers().getFirst(OutboxHeaders.ERROR_KIND)).isEqualTo("conversion_failed");
   }
 }
