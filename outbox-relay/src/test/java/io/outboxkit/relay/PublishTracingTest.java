@@ -42,7 +42,8 @@ class PublishTracingTest {
       new RowConverter(
           SubjectTemplate.parse("outbox.{aggregate_type}.{event_type}"),
           new DeadLetters("outbox-dlq.relay"),
-          "outboxkit-events");
+          "outboxkit-events",
+          ColumnMap.OUTBOXKIT);
 
   @AfterEach
   void close() {
