@@ -36,6 +36,11 @@ class DeploymentManifestsTest {
   static final Path COMPOSE = Path.of("..", "infra", "docker-compose.yml");
   static final Path ROOT_POM = Path.of("..", "pom.xml");
 
+  /** The images' health check command, compiled into every image by infra/image/runtime.sh. */
+  static final String PROBE_CLASS = "io.outboxkit.probe.HealthProbe";
+
+  static final Path IMAGE_DIR = Path.of("..", "infra", "image");
+
   /** {@code ${OUTBOXKIT_X:default}} or a property {@code ${outboxkit.relay.x:default}}. */
   static final Pattern PLACEHOLDER =
       Pattern.compile("\\$\\{(OUTBOXKIT_[A-Z0-9_]+|outboxkit\\.[a-z0-9.-]+)(?::-?([^}]*))?}");
@@ -289,7 +294,7 @@ class DeploymentManifestsTest {
     String port = env.get("OUTBOXKIT_RELAY_HTTP_PORT").toString();
     // The image has no shell: its probe class (see composeAndKubernetesRunTheImageTheBuildMakes).
     assertThat(healthTest(services, "relay"))
-        .endsWith(HealthProbe.class.getName(), "http://127.0.0.1:" + port + "/health/readiness");
+        .endsWith(PROBE_CLASS, "http://127.0.0.1:" + port + "/health/readiness");
     assertThat((List<String>) relay.get("ports")).anyMatch(p -> p.endsWith(":" + port));
     Object configured = env.get("OUTBOXKIT_RELAY_SHUTDOWN_TIMEOUT");
     Duration shutdown =
@@ -375,17 +380,62 @@ class DeploymentManifestsTest {
     List<String> check = composeRelayHealthCheck();
     assertThat(check.get(0)).isEqualTo("CMD");
     assertThat(check.get(1)).isEqualTo("/opt/java/bin/java");
-    String probeClass = check.get(check.size() - 2);
-    assertThat(Class.forName(probeClass)).isEqualTo(HealthProbe.class);
+    assertThat(check).containsSubsequence("-cp", "/opt/outboxkit/probe", PROBE_CLASS);
     String port = map(relay, "environment").get("OUTBOXKIT_RELAY_HTTP_PORT").toString();
     assertThat(check.get(check.size() - 1))
         .isEqualTo("http://127.0.0.1:" + port + "/health/readiness");
+    // The probe is one source file, compiled by the runtime script every image's build runs.
+    String probeSource = "probe/" + PROBE_CLASS.replace('.', '/') + ".java";
+    assertThat(IMAGE_DIR.resolve(probeSource)).isRegularFile();
+    assertThat(Files.readString(IMAGE_DIR.resolve("runtime.sh")))
+        .contains(probeSource)
+        .contains("-d \"$out/opt/outboxkit/probe\"");
+    assertThat(Files.readString(ROOT_POM))
+        .contains("<image.runtime.script>${project.basedir}/../infra/image/runtime.sh<");
+  }
+
+  @Test
+  void composeRunsTheSampleAppsFromTheirImages() throws Exception {
+    Map<String, Object> services = map(new Yaml().load(Files.readString(COMPOSE)), "services");
+    for (String[] app :
+        List.of(
+            new String[] {"meter", "sample-meter-app", "METER_PORT", "meter_app"},
+            new String[] {"billing", "sample-billing-app", "BILLING_PORT", "billing_app"})) {
+      Map<String, Object> service = map(services, app[0]);
+      assertThat(service.get("image"))
+          .as(app[0])
+          .isEqualTo("outboxkit/" + app[1] + ":" + projectVersion());
+      assertThat(service).doesNotContainKeys("command", "entrypoint", "volumes");
+      assertThat(service).containsEntry("read_only", true);
+      assertThat((List<String>) service.get("tmpfs")).containsExactly("/tmp");
+      Map<String, Object> env = map(service, "environment");
+      // Least privilege stays: the service's own role, not postgres.
+      assertThat(env.get(app[2].replace("_PORT", "_DB_USER"))).isEqualTo(app[3]);
+      String port = env.get(app[2]).toString();
+      assertThat((List<String>) service.get("ports")).anyMatch(p -> p.endsWith(":" + port));
+      // The port the image exposes (its pom's Jib <port>) is the one the service listens on.
+      String pom = Files.readString(Path.of("..", app[1], "pom.xml"));
+      assertThat(pom).contains("<artifactId>jib-maven-plugin</artifactId>");
+      assertThat(pom).contains("<port>" + port + "</port>").contains("<arg>-Xmx256m</arg>");
+      List<String> check = healthTest(services, app[0]);
+      assertThat(check.get(0)).isEqualTo("CMD");
+      assertThat(check.get(1)).isEqualTo("/opt/java/bin/java");
+      assertThat(check).containsSubsequence("-cp", "/opt/outboxkit/probe", PROBE_CLASS);
+      assertThat(check.get(check.size() - 1)).isEqualTo("http://127.0.0.1:" + port + "/health");
+    }
+    assertThat(map(map(services, "meter"), "environment"))
+        .containsEntry("METER_ONBOARDING", "saga");
+  }
+
+  /** The compose file's health check of {@code service}: {@code ["CMD", command…]}. */
+  static List<String> composeHealthCheck(String service) throws IOException {
+    Map<String, Object> services = map(new Yaml().load(Files.readString(COMPOSE)), "services");
+    return healthTest(services, service);
   }
 
   /** The compose file's health check of the relay: {@code ["CMD", command…]}. */
   static List<String> composeRelayHealthCheck() throws IOException {
-    Map<String, Object> services = map(new Yaml().load(Files.readString(COMPOSE)), "services");
-    return healthTest(services, "relay");
+    return composeHealthCheck("relay");
   }
 
   /** The project's version, from the parent pom. */

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds the file tree the relay's container image adds to its application layers (Jib's
-# extraDirectories), without a Docker daemon or a base image to pull:
+# Builds the file tree every outboxkit container image (the relay's, the sample apps') adds to its
+# application layers (Jib's extraDirectories), without a Docker daemon or a base image to pull.
+# One script, one module list: each module's `image-runtime` step (parent pom) runs it into its own
+# target/image-root, and the identical runtime layer is stored once by a registry or Docker.
 #
 #   <out>/opt/java             a Java runtime made by jlink from the build's JDK: only the modules
 #                              in MODULES, with the JDK's class-data archive (faster start)
@@ -8,8 +10,9 @@
 #   <out>/etc/passwd, group    the image's non-root user, outboxkit (uid and gid 65532);
 #   <out>/etc/nsswitch.conf    host names from /etc/hosts, then DNS
 #   <out>/tmp                  world-writable with the sticky bit (mode set by Jib)
+#   <out>/opt/outboxkit/probe  the health check command (probe/…/HealthProbe.java, compiled here)
 #
-#   src/image/runtime.sh <java.home of the build's JDK> <out>
+#   infra/image/runtime.sh <java.home of the build's JDK> <out>
 #
 # Reruns with the same JDK, module list and script reuse <out> (stamp <out>.stamp): a rebuild costs
 # nothing.
@@ -17,12 +20,14 @@ set -euo pipefail
 java_home=$1
 out=$2
 
-# The modules the relay and its libraries use (checked by ContainerImageIT, which starts the relay
-# from the image): java.compiler for javax.lang.model (Debezium), jdk.unsupported for Netty and Kafka, jdk.crypto.ec for TLS, java.desktop for
+# The modules the relay, the sample apps and their libraries use (checked by the relay's
+# ContainerImageIT and the meter app's MeterImageIT, which start them from their images): java.compiler for javax.lang.model (Debezium), jdk.unsupported for Netty and Kafka, jdk.crypto.ec for TLS, java.desktop for
 # java.beans (SnakeYAML), jdk.management for the JVM metrics, jdk.jfr for Micronaut's HTTP server, java.security.jgss/sasl for pgjdbc.
 MODULES=java.base,java.compiler,java.logging,java.management,java.naming,java.net.http,java.security.jgss,java.security.sasl,java.sql,java.xml,java.desktop,jdk.unsupported,jdk.crypto.ec,jdk.management,jdk.zipfs,jdk.charsets,jdk.localedata,jdk.jfr,java.instrument,java.scripting,java.rmi,jdk.naming.dns
 
-stamp="$("$java_home/bin/java" -version 2>&1 | head -2 | tr '\n' ' ') $MODULES $(cksum <"$0")"
+here=$(cd "$(dirname "$0")" && pwd)
+probe_src="$here/probe/io/outboxkit/probe/HealthProbe.java"
+stamp="$("$java_home/bin/java" -version 2>&1 | head -2 | tr '\n' ' ') $MODULES $(cksum <"$0") $(cksum <"$probe_src")"
 if [ -f "$out.stamp" ] && [ "$(cat "$out.stamp")" = "$stamp" ]; then
   exit 0
 fi
@@ -76,6 +81,9 @@ cat >"$out/etc/group" <<'GROUP'
 root:x:0:
 outboxkit:x:65532:
 GROUP
+
+# The health check command: the images have no shell or curl (see HealthProbe's javadoc).
+"$java_home/bin/javac" --release 17 -nowarn -d "$out/opt/outboxkit/probe" "$probe_src"
 
 # Names from /etc/hosts first (the runtime writes it), then DNS; glibc's default is the reverse.
 echo 'hosts: files dns' >"$out/etc/nsswitch.conf"

@@ -1,19 +1,21 @@
-package io.outboxkit.relay;
+package io.outboxkit.probe;
 
 import java.io.IOException;
 import java.net.HttpURLConnection;
 import java.net.URI;
 
 /**
- * The container image's health check command: the image has no shell and no curl, so compose runs
- * this class on the image's own Java runtime. Exit status 0 when the URL answers 200, 1 otherwise.
+ * The container images' health check command: the images (FROM scratch) have no shell and no curl,
+ * so compose runs this class on the image's own Java runtime. infra/image/runtime.sh compiles it
+ * into the runtime layer every outboxkit image shares ({@code /opt/outboxkit/probe}). Exit status 0
+ * when the URL answers 200, 1 otherwise, 2 on a usage error.
  *
  * <pre>{@code
- * /opt/java/bin/java -Xmx8m -XX:TieredStopAtLevel=1 -cp /app/classes \
- *     io.outboxkit.relay.HealthProbe http://127.0.0.1:8080/health/readiness
+ * /opt/java/bin/java -Xmx8m -XX:TieredStopAtLevel=1 -cp /opt/outboxkit/probe \
+ *     io.outboxkit.probe.HealthProbe http://127.0.0.1:8080/health/readiness
  * }</pre>
  */
-final class HealthProbe {
+public final class HealthProbe {
   private HealthProbe() {}
 
   public static void main(String[] args) {
