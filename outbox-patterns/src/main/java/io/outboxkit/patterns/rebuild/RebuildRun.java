@@ -32,9 +32,11 @@ final class RebuildRun implements Runnable {
   private final Instant startedAt = Instant.now();
   private volatile Phase phase = Phase.PREPARING;
   private volatile long applied;
-  private volatile long position;
-  private volatile long end;
-  private volatile long pending;
+
+  /** Read together by {@link #look()} and published at once, so progress never mixes two looks. */
+  private record Position(long position, long end, long pending) {}
+
+  private volatile Position at = new Position(0, 0, 0);
   private volatile Instant finishedAt;
   private volatile long rowsBefore;
   private volatile long rowsAfter;
@@ -52,15 +54,16 @@ final class RebuildRun implements Runnable {
   }
 
   RebuildProgress progress() {
+    Position now = at;
     return new RebuildProgress(
         s.model(),
         phase,
         consumerName,
         from,
         applied,
-        position,
-        end,
-        pending,
+        now.position(),
+        now.end(),
+        now.pending(),
         startedAt,
         finishedAt,
         rowsBefore,
@@ -97,7 +100,7 @@ final class RebuildRun implements Runnable {
       int handovers = 0;
       while (!swapped) {
         sleepAndLook();
-        if (pending <= s.handoverLag()) {
+        if (at.pending() <= s.handoverLag()) {
           if (++handovers > HANDOVER_ATTEMPTS) {
             throw new OutboxException(
                 "the rebuild did not catch up with the live consumer within "
@@ -158,7 +161,7 @@ final class RebuildRun implements Runnable {
     try {
       long live = liveDelivered();
       long deadline = System.nanoTime() + s.handoverTimeout().toNanos();
-      while (position < live) {
+      while (at.position() < live) {
         if (System.nanoTime() > deadline) {
           log.warn(
               "rebuild of '{}': not at the live consumer's position {} after {}; live resumed",
@@ -209,9 +212,12 @@ final class RebuildRun implements Runnable {
     try {
       JetStreamManagement jsm = s.connection().jetStreamManagement();
       ConsumerInfo info = jsm.getConsumerInfo(s.stream(), consumerName);
-      pending = info.getNumPending() + info.getNumAckPending();
-      position = info.getAckFloor().getStreamSequence();
-      end = jsm.getStreamInfo(s.stream()).getStreamState().getLastSequence();
+      long end = jsm.getStreamInfo(s.stream()).getStreamState().getLastSequence();
+      at =
+          new Position(
+              info.getAckFloor().getStreamSequence(),
+              end,
+              info.getNumPending() + info.getNumAckPending());
       applied = countApplied();
     } catch (IOException | JetStreamApiException e) {
       log.debug("rebuild of '{}': position unknown for now: {}", s.model(), e.toString());
