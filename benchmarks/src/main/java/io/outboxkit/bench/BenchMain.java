@@ -67,6 +67,11 @@ public final class BenchMain {
       System.out.print(o.preamble());
       System.out.println();
       System.out.print(o.report().text());
+      String stages = o.report().stagesText();
+      if (!stages.isEmpty()) {
+        System.out.println();
+        System.out.print(stages);
+      }
       String profiles = o.report().profilesText();
       if (!profiles.isEmpty()) {
         System.out.println();

@@ -44,6 +44,7 @@ final class OutboxkitTarget extends Target {
   private final Path log;
   private final PGSimpleDataSource ds;
   private Process process;
+  private volatile int httpPort;
   private Cleanup.Registration dropAll;
   private Cleanup.Registration stopProcess;
 
@@ -116,6 +117,7 @@ final class OutboxkitTarget extends Target {
               + " --relay-jar");
     }
     int port = freePort();
+    httpPort = port;
     List<String> cmd = new ArrayList<>();
     Map<String, String> env = new LinkedHashMap<>();
     if (cfg.relayLauncher() != null) {
@@ -188,6 +190,11 @@ final class OutboxkitTarget extends Target {
     }
     long readyMs = (System.nanoTime() - t0) / 1_000_000;
     return new Started(launch, readyMs, pid());
+  }
+
+  @Override
+  String prometheusUrl() {
+    return "http://127.0.0.1:" + httpPort + "/prometheus";
   }
 
   private Map<String, String> settings(int port) {

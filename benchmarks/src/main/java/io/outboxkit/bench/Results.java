@@ -19,6 +19,7 @@ final class Results {
   private final Map<String, List<String>> errors = new LinkedHashMap<>();
   private final List<Map<String, Map<String, Object>>> details = new ArrayList<>();
   private final List<ProfileOf> profiles = new ArrayList<>();
+  private final List<StagesOf> stages = new ArrayList<>();
 
   /**
    * A profile of one relay's batched run ({@code --profile}).
@@ -27,6 +28,13 @@ final class Results {
    * @param error why not, or null
    */
   record ProfileOf(int run, Side side, String workload, Profile.Summary summary, String error) {}
+
+  /**
+   * The relay's commit → stage percentiles through one workload ({@link StageHistograms}).
+   *
+   * @param figures by stage (pipeline order): count, then percentiles in ms
+   */
+  record StagesOf(int run, Side side, String workload, Map<String, Map<String, Double>> figures) {}
 
   Results(List<Rows.Row> rows) {
     this.rows = List.copyOf(rows);
@@ -71,6 +79,14 @@ final class Results {
 
   synchronized void profile(ProfileOf p) {
     profiles.add(p);
+  }
+
+  synchronized void stages(StagesOf s) {
+    stages.add(s);
+  }
+
+  synchronized List<StagesOf> stages() {
+    return List.copyOf(stages);
   }
 
   synchronized List<ProfileOf> profiles() {

@@ -61,6 +61,11 @@ abstract class Target implements AutoCloseable {
 
   abstract Path log();
 
+  /** The relay's Prometheus endpoint, or null when it has none worth reading (the peer). */
+  String prometheusUrl() {
+    return null;
+  }
+
   /** A small pool for the consumers (one transaction per event). */
   synchronized Jdbi jdbi(int size) {
     if (pool == null) {

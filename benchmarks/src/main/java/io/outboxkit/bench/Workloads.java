@@ -228,6 +228,7 @@ final class Workloads {
 
   private void single() {
     String agg = "single";
+    StageHistograms.Snapshot before = StageHistograms.scrape(t.prometheusUrl());
     try (DeliveryProbe probe =
         new DeliveryProbe(probeNats, t.stream(), t.subject(agg), t.clock(), new AtomicLong(0))) {
       Load.Written w =
@@ -242,7 +243,24 @@ final class Workloads {
       detail("single.rows", w.rows());
       detail("single.lag_received", lag);
       detail("single.lag_stored", probe.stored());
+      stages("single", before);
     }
+  }
+
+  /** The relay's commit → stage percentiles recorded since {@code before} (outboxkit only). */
+  private void stages(String workload, StageHistograms.Snapshot before) {
+    if (t.prometheusUrl() == null) {
+      return;
+    }
+    var figures =
+        StageHistograms.between(
+            before, StageHistograms.scrape(t.prometheusUrl()), 0.5, 0.99, 0.999);
+    if (figures.isEmpty()) {
+      log.warn("run {} {} {}: the relay's stage histograms could not be read", run, side, workload);
+      return;
+    }
+    results.stages(new Results.StagesOf(run, side, workload, figures));
+    detail(workload + ".stages", figures);
   }
 
   private void latency(int rate, String id, int pollMs) {
@@ -251,6 +269,7 @@ final class Workloads {
     // Set when the writers start: events committed during the warm-up are counted, not timed.
     AtomicLong measureFrom = new AtomicLong(Long.MAX_VALUE);
     long warmupMicros = cfg.latencyWarmup().toNanos() / 1000;
+    StageHistograms.Snapshot before = StageHistograms.scrape(t.prometheusUrl());
     try (DeliveryProbe probe =
             new DeliveryProbe(probeNats, t.stream(), t.subject(agg), t.clock(), measureFrom);
         ApplyProbe apply =
@@ -293,6 +312,7 @@ final class Workloads {
         detail(id + ".ack_received_payload_clock", probe.receivedPayloadClock());
       }
       detail(id + ".applied", applied);
+      stages(id, before);
     }
   }
 

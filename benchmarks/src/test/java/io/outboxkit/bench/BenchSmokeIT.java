@@ -94,6 +94,17 @@ class BenchSmokeIT {
             org.assertj.core.groups.Tuple.tuple(Side.OUTBOXKIT, null),
             org.assertj.core.groups.Tuple.tuple(Side.OUTBOXKIT_MESSAGES, null));
 
+    // The relay's commit → stage percentiles through the 8-writer and paced runs, per mode, in
+    // pipeline order (figures not checked: a smoke run is too short to mean anything).
+    assertThat(outcome.results().stages())
+        .extracting(s -> s.side() + " " + s.workload())
+        .contains("OUTBOXKIT single", "OUTBOXKIT lat1000", "OUTBOXKIT_MESSAGES single");
+    assertThat(outcome.results().stages())
+        .allSatisfy(
+            s ->
+                assertThat(s.figures().keySet()).containsExactlyElementsOf(StageHistograms.STAGES));
+    assertThat(outcome.report().stagesText()).contains("| dequeued |");
+
     assertThat(outcome.files()).hasSize(2).allSatisfy(f -> assertThat(f).isRegularFile());
     JsonNode json = new ObjectMapper().readTree(outcome.files().get(0).toFile());
     assertThat(json.get("rows")).hasSize(outcome.results().rows().size());

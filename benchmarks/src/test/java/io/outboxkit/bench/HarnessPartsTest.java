@@ -2,6 +2,7 @@ package io.outboxkit.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -113,5 +114,33 @@ class HarnessPartsTest {
     assertThat(Rows.of(rawBoth)).allMatch(Rows.Row::raw).hasSize(5);
     BenchConfig peer = BenchArgs.parse("--with-peer");
     assertThat(Rows.of(peer)).extracting(Rows.Row::id).contains("lat1000d.ack_p99");
+  }
+
+  @Test
+  void stagePercentilesComeFromTheBucketsRecordedBetweenTwoScrapes() {
+    String before =
+        "outboxkit_relay_stage_lag_seconds_bucket{stage=\"decoded\",le=\"0.001\"} 10\n"
+            + "outboxkit_relay_stage_lag_seconds_bucket{stage=\"decoded\",le=\"0.002\"} 10\n"
+            + "outboxkit_relay_stage_lag_seconds_bucket{stage=\"decoded\",le=\"+Inf\"} 10\n"
+            + "outboxkit_relay_lag_seconds_bucket{le=\"0.001\"} 0\n"
+            + "outboxkit_relay_lag_seconds_bucket{le=\"+Inf\"} 0\n";
+    // Between the scrapes: 100 decoded changes, 50 in (0, 1 ms], 50 in (1, 2 ms]; 4 acks, all
+    // above the last finite bound.
+    String after =
+        "outboxkit_relay_stage_lag_seconds_bucket{stage=\"decoded\",le=\"0.001\"} 60\n"
+            + "outboxkit_relay_stage_lag_seconds_bucket{stage=\"decoded\",le=\"0.002\"} 110\n"
+            + "outboxkit_relay_stage_lag_seconds_bucket{stage=\"decoded\",le=\"+Inf\"} 110\n"
+            + "outboxkit_relay_stage_lag_seconds_count{stage=\"decoded\"} 110\n"
+            + "outboxkit_relay_lag_seconds_bucket{le=\"0.001\"} 0\n"
+            + "outboxkit_relay_lag_seconds_bucket{le=\"+Inf\"} 4\n";
+    var figures =
+        StageHistograms.between(
+            StageHistograms.parse(before), StageHistograms.parse(after), 0.5, 0.99, 0.999);
+    assertThat(figures.keySet()).containsExactly("decoded", "acked");
+    assertThat(figures.get("decoded").get("count")).isEqualTo(100.0);
+    assertThat(figures.get("decoded").get("p50")).isCloseTo(1.0, within(1e-9));
+    assertThat(figures.get("decoded").get("p99")).isCloseTo(1.98, within(1e-9));
+    assertThat(figures.get("decoded")).containsKey("p99.9");
+    assertThat(figures.get("acked").get("p50")).isEqualTo(1.0);
   }
 }

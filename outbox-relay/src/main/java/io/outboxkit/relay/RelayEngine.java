@@ -70,7 +70,8 @@ final class RelayEngine
       Checkpoints checkpoints,
       Set<String> storedReplays,
       Listener listener) {
-    this.properties = properties;
+    this.properties = (Properties) properties.clone();
+    this.properties.setProperty(StageLag.PROPERTY, metrics.stages.key());
     this.publisher = publisher;
     this.converter = converter;
     this.tracing = tracing;
@@ -138,6 +139,7 @@ final class RelayEngine
     List<ChangeEvent<SourceRecord, SourceRecord>> resumePoints = new ArrayList<>(2);
     for (ChangeEvent<SourceRecord, SourceRecord> event : records) {
       SourceRecord record = event.value();
+      metrics.stages.batched(record);
       RowConverter.Result r = converter.convert(record);
       if (r instanceof RowConverter.Publish p) {
         for (OutboundMessage m : p.messages()) {

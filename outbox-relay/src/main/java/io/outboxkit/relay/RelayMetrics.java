@@ -24,6 +24,7 @@ final class RelayMetrics {
   private final Counter replaysSkipped;
   private final DistributionSummary batchSize;
   private final Timer lag;
+  final StageLag stages;
   final AtomicInteger inFlight = new AtomicInteger();
   final AtomicLong retainedWalBytes = new AtomicLong(-1);
 
@@ -72,6 +73,7 @@ final class RelayMetrics {
             .minimumExpectedValue(Duration.ofMillis(1))
             .maximumExpectedValue(Duration.ofMinutes(5))
             .register(registry);
+    stages = new StageLag(registry);
     Gauge.builder("outboxkit.relay.publish.in.flight", inFlight, AtomicInteger::get)
         .description("Publishes sent and not yet acknowledged")
         .register(registry);

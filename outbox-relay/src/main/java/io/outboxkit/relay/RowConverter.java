@@ -305,7 +305,8 @@ final class RowConverter {
     }
   }
 
-  private static long commitMicros(Struct source) {
+  /** The commit time (epoch µs) in a Debezium source block, or 0. */
+  static long commitMicros(Struct source) {
     if (source == null) {
       return 0;
     }

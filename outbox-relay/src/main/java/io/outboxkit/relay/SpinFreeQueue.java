@@ -21,6 +21,8 @@ import java.util.concurrent.locks.LockSupport;
  * parks; a record enqueued while a poll is parked is drained by that same poll, as before. If
  * Debezium stops spinning, this queue simply never parks.
  *
+ * <p>It also times each change's way from its commit into and out of the queue ({@link StageLag}).
+ *
  * <p>Every call arrives under Debezium's queue lock, except the metrics' capacity reads, which only
  * count. Public only because Debezium loads it through {@link java.util.ServiceLoader}.
  */
@@ -39,6 +41,7 @@ public final class SpinFreeQueue<T> implements QueueProvider<T> {
   private long lastEmptyNanos;
   private int emptyCalls;
   private long parks;
+  private StageLag stages;
 
   @Override
   public String name() {
@@ -49,17 +52,25 @@ public final class SpinFreeQueue<T> implements QueueProvider<T> {
   public void configure(Map<String, ?> properties) {
     Object max = properties.get("max.queue.size");
     queue = new ArrayDeque<>(max == null ? 8192 : Integer.parseInt(max.toString()));
+    stages = StageLag.of(properties);
   }
 
   @Override
   public void enqueue(T event) {
     queue.add(event);
     emptyCalls = 0;
+    if (stages != null) {
+      stages.decoded(event);
+    }
   }
 
   @Override
   public T poll() {
-    return queue.poll();
+    T event = queue.poll();
+    if (stages != null && event != null) {
+      stages.dequeued(event);
+    }
+    return event;
   }
 
   @Override

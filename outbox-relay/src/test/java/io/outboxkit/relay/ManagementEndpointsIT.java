@@ -144,4 +144,56 @@ class ManagementEndpointsIT {
       Files.deleteIfExists(yml);
     }
   }
+
+  /**
+   * The stage lags ({@link StageLag}) see every change at each stage, in pipeline order: once
+   * nothing is in flight (the three counts are equal), the same changes were timed at each stage,
+   * and for each of them commit → decoded ≤ commit → dequeued ≤ commit → batched, so the sums are
+   * ordered too.
+   */
+  @Test
+  void stageLagsTimeEveryChangeAtEachStageInPipelineOrder() throws Exception {
+    try (RelayProcess relay = new RelayProcess(env("S")).start()) {
+      relay.awaitStreaming(Duration.ofSeconds(90));
+      stageLagsTimeEveryChangeAtEachStageInPipelineOrder(relay);
+    }
+  }
+
+  private static void stageLagsTimeEveryChangeAtEachStageInPipelineOrder(RelayProcess relay)
+      throws Exception {
+    new OutboxLoad(infra.dataSource()).singleRows(300, 200_000);
+    double[][] last = new double[1][];
+    io.outboxkit.testing.Ports.await(
+        "the three stages timed the same changes, at least 300; metrics:\n" + relay.metrics(),
+        Duration.ofSeconds(60),
+        () -> {
+          double[] c = stageLags(relay.request("GET", "/prometheus").body());
+          last[0] = c;
+          return c[0] >= 300 && c[0] == c[1] && c[1] == c[2];
+        });
+    double[] c = last[0];
+    assertThat(c[3]).as("sum decoded ≤ sum dequeued").isLessThanOrEqualTo(c[4]);
+    assertThat(c[4]).as("sum dequeued ≤ sum batched").isLessThanOrEqualTo(c[5]);
+    assertThat(c[5]).as("the stages took time").isPositive();
+    assertThat(relay.metric("outboxkit_relay_lag_seconds_count")).isGreaterThanOrEqualTo(300);
+  }
+
+  /** Counts of decoded, dequeued, batched, then their sums (seconds). */
+  private static double[] stageLags(String prometheus) {
+    List<String> stages = List.of("decoded", "dequeued", "batched");
+    double[] v = new double[6];
+    java.util.Arrays.fill(v, Double.NaN);
+    java.util.regex.Matcher m =
+        java.util.regex.Pattern.compile(
+                "(?m)^outboxkit_relay_stage_lag_seconds_(count|sum)\\{[^}]*stage=\"(\\w+)\"[^}]*\\}"
+                    + " (\\S+)$")
+            .matcher(prometheus);
+    while (m.find()) {
+      int stage = stages.indexOf(m.group(2));
+      if (stage >= 0) {
+        v[stage + (m.group(1).equals("sum") ? 3 : 0)] = Double.parseDouble(m.group(3));
+      }
+    }
+    return v;
+  }
 }
