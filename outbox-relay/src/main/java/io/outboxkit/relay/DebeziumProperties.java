@@ -79,6 +79,7 @@ final class DebeziumProperties {
     // Batching and latency.
     p.setProperty("max.batch.size", Integer.toString(engine.maxBatchSize()));
     p.setProperty("max.queue.size", Integer.toString(engine.maxQueueSize()));
+    p.setProperty("max.queue.size.in.bytes", Long.toString(engine.maxQueueBytes()));
     p.setProperty("poll.interval.ms", Long.toString(engine.pollInterval().toMillis()));
     p.setProperty("queue.provider.type", SpinFreeQueue.TYPE);
 

@@ -137,6 +137,7 @@ record RelayConfig(
   record Engine(
       @Bindable(defaultValue = "2048") int maxBatchSize,
       @Bindable(defaultValue = "8192") int maxQueueSize,
+      @Bindable(defaultValue = "16777216") long maxQueueBytes,
       @Bindable(defaultValue = "5ms") Duration pollInterval,
       @Bindable(defaultValue = "1s") Duration heartbeatInterval,
       @Bindable(defaultValue = "1s") Duration restartBackoff,

@@ -45,6 +45,14 @@ final class RelayEngine
     void flowing();
   }
 
+  /**
+   * The most events, and payload bytes, converted and held before they are published: a batch is
+   * {@code engine.max-batch-size} records, but a WAL message may carry hundreds of events.
+   */
+  static final int CHUNK_EVENTS = 4096;
+
+  static final long CHUNK_BYTES = 4L << 20;
+
   private final Properties properties;
   private final JetStreamPublisher publisher;
   private final RowConverter converter;
@@ -135,7 +143,8 @@ final class RelayEngine
     metrics.batch(records.size());
     long marker = stopMarkerLsn;
     boolean reachedMarker = false;
-    List<OutboundMessage> out = new ArrayList<>(records.size());
+    List<OutboundMessage> out = new ArrayList<>(Math.min(records.size(), CHUNK_EVENTS));
+    long outBytes = 0;
     List<ChangeEvent<SourceRecord, SourceRecord>> resumePoints = new ArrayList<>(2);
     for (ChangeEvent<SourceRecord, SourceRecord> event : records) {
       SourceRecord record = event.value();
@@ -145,9 +154,15 @@ final class RelayEngine
         for (OutboundMessage m : p.messages()) {
           if (storedReplays.isEmpty() || !storedReplays.remove(m.id())) {
             out.add(m);
+            outBytes += m.payload().length;
           } else {
             metrics.replaySkipped();
           }
+        }
+        if (out.size() >= CHUNK_EVENTS || outBytes >= CHUNK_BYTES) {
+          publish(out); // a batch of large WAL messages holds many events: bound what is in hand
+          out = new ArrayList<>(CHUNK_EVENTS);
+          outBytes = 0;
         }
       } else if (r instanceof RowConverter.Checkpoint c) {
         metrics.heartbeat();
@@ -160,14 +175,7 @@ final class RelayEngine
         }
       }
     }
-    PublishTracing.Spans spans = tracing.start(out);
-    try {
-      publisher.publishAll(out, () -> !abandoned);
-    } catch (InterruptedException | RuntimeException e) {
-      spans.failed(e);
-      throw e;
-    }
-    spans.published(out);
+    publish(out);
     for (ChangeEvent<SourceRecord, SourceRecord> event : resumePoints) {
       committer.markProcessed(event);
     }
@@ -179,6 +187,21 @@ final class RelayEngine
       log.info("drained up to the stop marker; offset stored");
       drained.countDown();
     }
+  }
+
+  /**
+   * Publishes {@code out} in order and waits for every ack (retrying as long as it takes). Called
+   * also with nothing to publish: the publisher checks the fence before offsets are handed over.
+   */
+  private void publish(List<OutboundMessage> out) throws InterruptedException {
+    PublishTracing.Spans spans = tracing.start(out);
+    try {
+      publisher.publishAll(out, () -> !abandoned);
+    } catch (InterruptedException | RuntimeException e) {
+      spans.failed(e);
+      throw e;
+    }
+    spans.published(out);
   }
 
   /**

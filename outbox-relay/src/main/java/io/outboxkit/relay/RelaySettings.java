@@ -170,6 +170,12 @@ record RelaySettings(
           "is " + engine.maxQueueSize() + ", not above engine.max-batch-size",
           "make it larger than the batch size (Debezium requires it)");
     }
+    if (engine.maxQueueBytes() != 0 && engine.maxQueueBytes() < (1L << 20)) {
+      throw RelayException.badSetting(
+          P + "engine.max-queue-bytes",
+          "is " + engine.maxQueueBytes(),
+          "use 1048576 (1 MiB) or more, or 0 for no limit; default 16777216 (16 MiB)");
+    }
     positive(P + "engine.poll-interval", engine.pollInterval());
     positive(P + "engine.heartbeat-interval", engine.heartbeatInterval());
     positive(P + "engine.restart-backoff", engine.restartBackoff());

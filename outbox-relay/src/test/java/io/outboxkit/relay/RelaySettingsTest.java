@@ -75,6 +75,7 @@ class RelaySettingsTest {
         new RelayConfig.Engine(
             4096,
             16384,
+            16L << 20,
             Duration.ofMillis(5),
             Duration.ofSeconds(1),
             Duration.ofSeconds(1),
@@ -234,6 +235,51 @@ class RelaySettingsTest {
     assertThatThrownBy(
             () -> withTracing(true, "http://c:4318/v1/traces", "relay", 1.0, Duration.ZERO))
         .hasMessageContaining("outboxkit.relay.tracing.export-timeout");
+  }
+
+  @Test
+  void debeziumsQueueIsBoundedInBytesToo() {
+    RelayConfig c = config(db("app", null, null), "outbox.{event_type}", 10);
+    RelaySettings s = RelaySettings.from(c);
+    assertThat(DebeziumProperties.of(s, java.util.Map.of()).getProperty("max.queue.size.in.bytes"))
+        .isEqualTo(Long.toString(16L << 20));
+    assertThat(RelaySettings.from(withQueueBytes(c, 0)).engine().maxQueueBytes()).isZero();
+    assertThatThrownBy(() -> RelaySettings.from(withQueueBytes(c, 65536)))
+        .hasMessageContaining("outboxkit.relay.engine.max-queue-bytes")
+        .hasMessageContaining("OUTBOXKIT_RELAY_ENGINE_MAX_QUEUE_BYTES")
+        .hasMessageContaining("1048576");
+  }
+
+  static RelayConfig withQueueBytes(RelayConfig c, long bytes) {
+    RelayConfig.Engine e = c.engine();
+    return new RelayConfig(
+        c.database(),
+        c.nats(),
+        c.stream(),
+        c.publish(),
+        new RelayConfig.Engine(
+            e.maxBatchSize(),
+            e.maxQueueSize(),
+            bytes,
+            e.pollInterval(),
+            e.heartbeatInterval(),
+            e.restartBackoff(),
+            e.restartBackoffMax()),
+        c.standby(),
+        c.tracing(),
+        c.columns(),
+        c.tables(),
+        c.slotName(),
+        c.publicationName(),
+        c.createPublication(),
+        c.subjectTemplate(),
+        c.deadLetterSubject(),
+        c.messagePrefix(),
+        c.offsetsTable(),
+        c.shutdownTimeout(),
+        c.slotCheckInterval(),
+        c.exitOnFatal(),
+        c.statusPage());
   }
 
   static RelayConfig withLease(RelayConfig c, Duration lease) {

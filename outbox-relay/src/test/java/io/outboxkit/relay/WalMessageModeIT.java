@@ -121,6 +121,78 @@ class WalMessageModeIT {
     }
   }
 
+  /**
+   * A batch of large envelopes (500 events each, as {@code writeAll} makes) holds many events per
+   * record: with the heap the launcher ships ({@code -Xmx128m}), the relay bounds Debezium's queue
+   * in bytes and publishes a batch in chunks, so a backlog of them goes through without running out
+   * of memory (before: {@code OutOfMemoryError} after the first few envelopes).
+   */
+  @Test
+  void aBacklogOfLargeEnvelopesFitsTheShippedHeap() throws Exception {
+    String stream = infra.streamName() + "_BIG";
+    String prefix = stream.toLowerCase();
+    Map<String, String> env =
+        RelayProcess.env(
+            infra.pgHost(),
+            infra.pgPort(),
+            infra.database(),
+            infra.pgUser(),
+            infra.pgPassword(),
+            infra.natsUrl(),
+            stream,
+            prefix);
+    env.put("JAVA_TOOL_OPTIONS", "-Xmx128m -XX:+UseSerialGC");
+    Connection nc = infra.nats();
+    int perEnvelope = 500;
+    int envelopes = 160;
+    try (RelayProcess relay = new RelayProcess(env).start()) {
+      relay.awaitStreaming(Duration.ofSeconds(90));
+      ExecutorService writers = Executors.newFixedThreadPool(2);
+      List<Future<?>> done = new ArrayList<>();
+      for (int w = 0; w < 2; w++) {
+        int writer = w;
+        done.add(
+            writers.submit(
+                () -> {
+                  for (int n = writer; n < envelopes; n += 2) {
+                    List<OutboxEvent> batch = new ArrayList<>(perEnvelope);
+                    for (int i = 0; i < perEnvelope; i++) {
+                      batch.add(bigEvent(writer, n, i));
+                    }
+                    infra.jdbi().useTransaction(h -> messages.writeAll(h, batch));
+                  }
+                  return null;
+                }));
+      }
+      for (Future<?> f : done) {
+        f.get();
+      }
+      writers.shutdown();
+      long expected = (long) perEnvelope * envelopes;
+      StreamContents.awaitCount(nc, stream, expected, Duration.ofMinutes(4));
+      assertThat(relay.isAlive()).as(relay.logTail()).isTrue();
+      assertThat(relay.log()).doesNotContain("OutOfMemoryError");
+      // Nothing more comes (no replays past JetStream's duplicate window, nothing twice).
+      Sentinel.await(nc, stream, prefix, Sentinel.write(infra.dataSource()), Duration.ofMinutes(1));
+      assertThat(StreamContents.count(nc, stream)).isEqualTo(expected + 1);
+    }
+  }
+
+  private static OutboxEvent bigEvent(int writer, int n, int i) {
+    return OutboxEvent.of(
+        "Zähler",
+        "zähler-" + writer + "-" + (i % 50),
+        "Ablesung",
+        Payload.rawJson(
+            "{\"n\":"
+                + n
+                + ",\"i\":"
+                + i
+                + ",\"text\":\"Grüße aus der Umspannstation 🏭, Leitung\\r\\nNord "
+                + "x".repeat(200)
+                + "\"}"));
+  }
+
   /** One transaction: one event, several in one message, or several messages; some roll back. */
   private static void write(
       int writer, int n, List<String> committed, Set<String> uncertain, Set<String> rolledBack) {
