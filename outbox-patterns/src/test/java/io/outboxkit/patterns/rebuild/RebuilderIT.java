@@ -135,7 +135,10 @@ class RebuilderIT {
               for (int i = 0; !stop.get(); i++) {
                 try {
                   publish("new " + (i % 5), BigDecimal.ONE);
-                  Thread.sleep(2);
+                  // Pacing, ~100 events/s: a rebuild hands over only once it is within
+                  // handoverLag (50) of the end, so the load must stay below what its one
+                  // consumer applies (one transaction each); at 2 ms on a fast machine it did not.
+                  Thread.sleep(10);
                 } catch (Exception e) {
                   problems.add("publish: " + e);
                 }
