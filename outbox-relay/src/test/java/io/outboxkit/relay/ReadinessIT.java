@@ -60,7 +60,7 @@ class ReadinessIT {
       try {
         Ports.await(
             "readiness DOWN after the walsender was terminated; log:\n" + relay.logTail(),
-            Duration.ofSeconds(30),
+            Duration.ofSeconds(90),
             () -> !isUp(relay));
         // While the terminator runs: never UP; the failures counted in health and metrics.
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
@@ -71,7 +71,9 @@ class ReadinessIT {
         String firstUp = null;
         long nextGauge = 0;
         while (System.nanoTime() < until || terminated.get() < 4) {
-          if (System.nanoTime() > until + TimeUnit.SECONDS.toNanos(40)) {
+          // Each cycle (kill, failure noticed, engine stopped, backoff, restart) takes 10-15 s on a
+          // quiet machine and up to ~50 s on a loaded one: wait for 4, up to 3 minutes.
+          if (System.nanoTime() > until + TimeUnit.SECONDS.toNanos(160)) {
             break; // reported below: the engine was not restarted often enough
           }
           String h = relay.health();
@@ -105,7 +107,7 @@ class ReadinessIT {
           problems.add(
               "the engine was restarted only "
                   + terminated.get()
-                  + " times in 60 s (expected ≥ 4)");
+                  + " times in 180 s (expected ≥ 4)");
         }
         if (firstUp != null) {
           problems.add("readiness was UP while the engine kept failing, " + firstUp);
