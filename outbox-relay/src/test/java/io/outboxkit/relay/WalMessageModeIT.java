@@ -50,16 +50,7 @@ class WalMessageModeIT {
   void messagesFromJavaAndSqlArriveOnceThroughKillsWithValuesIntact() throws Exception {
     String stream = infra.streamName() + "_MSG";
     String prefix = stream.toLowerCase();
-    Map<String, String> env =
-        RelayProcess.env(
-            infra.pgHost(),
-            infra.pgPort(),
-            infra.database(),
-            infra.pgUser(),
-            infra.pgPassword(),
-            infra.natsUrl(),
-            stream,
-            prefix);
+    Map<String, String> env = RelayProcess.env(infra, infra.natsUrl(), stream, prefix);
     Connection nc = infra.nats();
     new RelayProcess(env).start().awaitStreaming(Duration.ofSeconds(90)).kill();
 
@@ -131,16 +122,7 @@ class WalMessageModeIT {
   void aBacklogOfLargeEnvelopesFitsTheShippedHeap() throws Exception {
     String stream = infra.streamName() + "_BIG";
     String prefix = stream.toLowerCase();
-    Map<String, String> env =
-        RelayProcess.env(
-            infra.pgHost(),
-            infra.pgPort(),
-            infra.database(),
-            infra.pgUser(),
-            infra.pgPassword(),
-            infra.natsUrl(),
-            stream,
-            prefix);
+    Map<String, String> env = RelayProcess.env(infra, infra.natsUrl(), stream, prefix);
     env.put("JAVA_TOOL_OPTIONS", "-Xmx128m -XX:+UseSerialGC");
     Connection nc = infra.nats();
     int perEnvelope = 500;
