@@ -31,12 +31,12 @@ class PostgresRestartIT {
       List<String> committed;
       LoadWriter writer = new LoadWriter(ds, 5);
       try {
-        awaitMore(nc, stream, 300);
+        awaitMore(nc, stream, 300, relay, writer);
         pg.restart(); // pg_ctl restart -m fast: every connection drops
-        awaitMore(nc, stream, 300);
+        awaitMore(nc, stream, 300, relay, writer);
         pg.kill(); // SIGKILL of the postmaster: a crash, then crash recovery
         pg.start();
-        awaitMore(nc, stream, 300);
+        awaitMore(nc, stream, 300, relay, writer);
       } finally {
         committed = writer.stop();
       }
@@ -45,11 +45,33 @@ class PostgresRestartIT {
     }
   }
 
-  private static void awaitMore(Connection nc, String stream, long more) {
+  private static void awaitMore(
+      Connection nc, String stream, long more, RelayProcess relay, LoadWriter writer) {
     long base = Math.max(0, StreamContents.count(nc, stream));
-    Ports.await(
-        more + " more events relayed",
-        Duration.ofSeconds(120),
-        () -> StreamContents.count(nc, stream) >= base + more);
+    int writtenBefore = writer.committedSoFar();
+    try {
+      Ports.await(
+          more + " more events relayed",
+          Duration.ofSeconds(120),
+          () -> StreamContents.count(nc, stream) >= base + more);
+    } catch (IllegalStateException e) {
+      throw new AssertionError(
+          e.getMessage()
+              + ": stream had "
+              + base
+              + ", has "
+              + StreamContents.count(nc, stream)
+              + "; writer committed "
+              + (writer.committedSoFar() - writtenBefore)
+              + " meanwhile, "
+              + writer.failures()
+              + " failed writes, last: "
+              + writer.lastFailure()
+              + "\nrelay metrics:\n"
+              + relay.metrics()
+              + "\nrelay log:\n"
+              + relay.logTail(),
+          e);
+    }
   }
 }
