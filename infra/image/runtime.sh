@@ -15,7 +15,7 @@
 #   infra/image/runtime.sh <java.home of the build's JDK> <out>
 #
 # Reruns with the same JDK, module list and script reuse <out> (stamp <out>.stamp): a rebuild costs
-# nothing.
+# nothing. The tree is built once, in infra/image/target/runtime, and copied to each <out>.
 set -euo pipefail
 java_home=$1
 out=$2
@@ -32,6 +32,16 @@ if [ -f "$out.stamp" ] && [ "$(cat "$out.stamp")" = "$stamp" ]; then
   exit 0
 fi
 rm -rf "$out" "$out.stamp"
+
+# The three images share one tree, built once per build under infra/image/target and copied into
+# each module's <out> (jlink with its class-data archive is most of a minute on a 2-core machine).
+shared="$here/target/runtime"
+if [ "$out" != "$shared" ]; then
+  bash "$0" "$java_home" "$shared"
+  cp -a "$shared" "$out"
+  echo "$stamp" >"$out.stamp"
+  exit 0
+fi
 mkdir -p "$out/opt" "$out/etc" "$out/tmp"
 
 "$java_home/bin/jlink" --add-modules "$MODULES" --output "$out/opt/java" \
