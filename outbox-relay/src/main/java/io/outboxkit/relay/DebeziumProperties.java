@@ -7,6 +7,12 @@ import java.util.stream.Collectors;
 
 /** The one place where the relay's settings become Debezium engine properties. */
 final class DebeziumProperties {
+  /** Debezium's own attempts to start the replication stream ({@code slot.max.retries}). */
+  static final int SLOT_START_RETRIES = 3;
+
+  /** Between those attempts ({@code slot.retry.delay.ms}; Debezium's default is 10 s). */
+  static final long SLOT_START_RETRY_DELAY_MS = 1000;
+
   private DebeziumProperties() {}
 
   /**
@@ -92,6 +98,13 @@ final class DebeziumProperties {
 
     // The relay supervises the engine itself (restart with backoff).
     p.setProperty("errors.max.retries", "0");
+    // Debezium retries starting the replication stream on its own, by default 6 times 10 s apart:
+    // a walsender that died as the stream started (a PostgreSQL restart, a terminated backend)
+    // stalled the relay for a minute before its own restart could begin. The relay frees the slot
+    // before each start (Leadership.evictPreviousWalsender), so a short wait suffices; the engine's
+    // restart backoff does the rest.
+    p.setProperty("slot.max.retries", Integer.toString(SLOT_START_RETRIES));
+    p.setProperty("slot.retry.delay.ms", Long.toString(SLOT_START_RETRY_DELAY_MS));
 
     passThrough.forEach(p::setProperty);
     if (epoch != null) {

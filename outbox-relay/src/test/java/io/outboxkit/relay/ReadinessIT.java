@@ -71,8 +71,9 @@ class ReadinessIT {
         String firstUp = null;
         long nextGauge = 0;
         while (System.nanoTime() < until || terminated.get() < 4) {
-          // Each cycle (kill, failure noticed, engine stopped, backoff, restart) takes 10-15 s on a
-          // quiet machine and up to ~50 s on a loaded one: wait for 4, up to 3 minutes.
+          // Each cycle (kill, failure noticed, engine stopped, backoff, restart) takes 2-5 s on a
+          // quiet machine (10-15 s before Debezium's stream-start retries were shortened) and
+          // several times that on a loaded one: wait for 4, up to 3 minutes.
           if (System.nanoTime() > until + TimeUnit.SECONDS.toNanos(160)) {
             break; // reported below: the engine was not restarted often enough
           }

@@ -250,6 +250,18 @@ class RelaySettingsTest {
         .hasMessageContaining("1048576");
   }
 
+  @Test
+  void debeziumRetriesStartingTheStreamBrieflyAndAPassThroughSettingWins() {
+    RelaySettings s = RelaySettings.from(config(db("app", null, null), "outbox.{event_type}", 10));
+    java.util.Properties p = DebeziumProperties.of(s, java.util.Map.of());
+    assertThat(p.getProperty("slot.max.retries")).isEqualTo("3");
+    assertThat(p.getProperty("slot.retry.delay.ms")).isEqualTo("1000");
+    assertThat(
+            DebeziumProperties.of(s, java.util.Map.of("slot.retry.delay.ms", "5000"))
+                .getProperty("slot.retry.delay.ms"))
+        .isEqualTo("5000");
+  }
+
   static RelayConfig withQueueBytes(RelayConfig c, long bytes) {
     RelayConfig.Engine e = c.engine();
     return new RelayConfig(
