@@ -157,6 +157,41 @@ public final class ContainerImage {
     return pb.start();
   }
 
+  /**
+   * Runs a compose file's health check ({@code ["CMD", command…, url]}) inside this image as
+   * compose runs it, with the url's port replaced by {@code port}: it must exit 0, and 1 where
+   * nothing answers.
+   */
+  public void assertHealthCheck(List<String> check, int port, Path work)
+      throws IOException, InterruptedException {
+    if (check.isEmpty() || !"CMD".equals(check.get(0))) {
+      throw new AssertionError("the health check is not in exec form [\"CMD\", …]: " + check);
+    }
+    List<String> probe = new ArrayList<>(check.subList(1, check.size()));
+    int last = probe.size() - 1;
+    String url = probe.get(last);
+    probe.set(last, url.replaceFirst(":\\d+/", ":" + port + "/"));
+    Path okLog = work.resolve("probe.log");
+    int ok = probe(probe, okLog);
+    if (ok != 0) {
+      throw new AssertionError("the health check exited " + ok + "; its output:\n" + tail(okLog));
+    }
+    probe.set(last, url.replaceFirst(":\\d+/", ":" + Ports.free() + "/"));
+    int down = probe(probe, work.resolve("probe-down.log"));
+    if (down != 1) {
+      throw new AssertionError("the health check exited " + down + " where nothing answers, not 1");
+    }
+  }
+
+  private int probe(List<String> command, Path log) throws IOException, InterruptedException {
+    Process p = run(command, Map.of("PATH", "/opt/java/bin"), log);
+    if (!p.waitFor(60, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new AssertionError("the health check did not end within 60 s: " + command);
+    }
+    return p.exitValue();
+  }
+
   /** The last 6000 characters of {@code log}, for assertion messages. */
   public static String tail(Path log) {
     try {

@@ -19,7 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -153,18 +152,7 @@ class ContainerImageIT {
       assertThat(new String(m.data(), StandardCharsets.UTF_8)).isEqualTo("{\"ort\":\"Köln 🌩\"}");
 
       // The compose file's health check, run inside the image as compose runs it.
-      List<String> check = DeploymentManifestsTest.composeRelayHealthCheck();
-      assertThat(check.get(0)).isEqualTo("CMD");
-      List<String> probe = new ArrayList<>(check.subList(1, check.size()));
-      String url = probe.get(probe.size() - 1);
-      probe.set(probe.size() - 1, url.replaceFirst(":\\d+/", ":" + port + "/"));
-      Process ok = image.run(probe, Map.of("PATH", "/opt/java/bin"), work.resolve("probe.log"));
-      assertThat(ok.waitFor(60, TimeUnit.SECONDS)).isTrue();
-      assertThat(ok.exitValue()).as(ContainerImage.tail(work.resolve("probe.log"))).isZero();
-      probe.set(probe.size() - 1, "http://127.0.0.1:" + Ports.free() + "/health/readiness");
-      Process down = image.run(probe, Map.of("PATH", "/opt/java/bin"), work.resolve("probe2.log"));
-      assertThat(down.waitFor(60, TimeUnit.SECONDS)).isTrue();
-      assertThat(down.exitValue()).as("the probe fails where nothing answers").isEqualTo(1);
+      image.assertHealthCheck(DeploymentManifestsTest.composeRelayHealthCheck(), port, work);
 
       // SIGTERM (what docker stop sends) drains and exits.
       relay.destroy();

@@ -264,11 +264,8 @@ class RelaySettingsTest {
 
   static RelayConfig withQueueBytes(RelayConfig c, long bytes) {
     RelayConfig.Engine e = c.engine();
-    return new RelayConfig(
-        c.database(),
-        c.nats(),
-        c.stream(),
-        c.publish(),
+    return with(
+        c,
         new RelayConfig.Engine(
             e.maxBatchSize(),
             e.maxQueueSize(),
@@ -277,31 +274,23 @@ class RelaySettingsTest {
             e.heartbeatInterval(),
             e.restartBackoff(),
             e.restartBackoffMax()),
-        c.standby(),
-        c.tracing(),
-        c.columns(),
-        c.tables(),
-        c.slotName(),
-        c.publicationName(),
-        c.createPublication(),
-        c.subjectTemplate(),
-        c.deadLetterSubject(),
-        c.messagePrefix(),
-        c.offsetsTable(),
-        c.shutdownTimeout(),
-        c.slotCheckInterval(),
-        c.exitOnFatal(),
-        c.statusPage());
+        c.standby());
   }
 
   static RelayConfig withLease(RelayConfig c, Duration lease) {
+    return with(c, c.engine(), new RelayConfig.Standby(c.standby().pollInterval(), lease));
+  }
+
+  /** {@code c} with its engine and standby settings replaced. */
+  private static RelayConfig with(
+      RelayConfig c, RelayConfig.Engine engine, RelayConfig.Standby standby) {
     return new RelayConfig(
         c.database(),
         c.nats(),
         c.stream(),
         c.publish(),
-        c.engine(),
-        new RelayConfig.Standby(c.standby().pollInterval(), lease),
+        engine,
+        standby,
         c.tracing(),
         c.columns(),
         c.tables(),

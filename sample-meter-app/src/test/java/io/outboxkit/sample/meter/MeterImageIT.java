@@ -13,7 +13,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -130,18 +129,8 @@ class MeterImageIT {
       assertThat(events).as("the meter's event in the outbox, with the row").isEqualTo(1L);
 
       // The compose file's health check, run inside the image as compose runs it.
-      List<String> check = (List<String>) map(composeService("meter"), "healthcheck").get("test");
-      assertThat(check.get(0)).isEqualTo("CMD");
-      List<String> probe = new ArrayList<>(check.subList(1, check.size()));
-      String url = probe.get(probe.size() - 1);
-      probe.set(probe.size() - 1, url.replaceFirst(":\\d+/", ":" + port + "/"));
-      Process ok = image.run(probe, Map.of("PATH", "/opt/java/bin"), work.resolve("probe.log"));
-      assertThat(ok.waitFor(60, TimeUnit.SECONDS)).isTrue();
-      assertThat(ok.exitValue()).as(ContainerImage.tail(work.resolve("probe.log"))).isZero();
-      probe.set(probe.size() - 1, "http://127.0.0.1:" + Ports.free() + "/health");
-      Process down = image.run(probe, Map.of("PATH", "/opt/java/bin"), work.resolve("probe2.log"));
-      assertThat(down.waitFor(60, TimeUnit.SECONDS)).isTrue();
-      assertThat(down.exitValue()).as("the probe fails where nothing answers").isEqualTo(1);
+      image.assertHealthCheck(
+          (List<String>) map(composeService("meter"), "healthcheck").get("test"), port, work);
 
       // SIGTERM (what docker stop sends) stops the service.
       app.destroy();
