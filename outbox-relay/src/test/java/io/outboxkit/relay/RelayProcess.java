@@ -260,9 +260,20 @@ final class RelayProcess implements AutoCloseable {
     return jar.logTail();
   }
 
-  /** SIGKILL (a relay test never needs a drain at cleanup), then the log file is deleted. */
+  /**
+   * SIGKILL (a relay test never needs a drain at cleanup), then the log file is deleted. The run
+   * that records the jar's class-data archive gets 10 s to stop by SIGTERM first (see {@link
+   * JarProcess}).
+   */
   @Override
   public void close() {
+    if (jar.isAlive() && jar.recordsClassData()) {
+      try {
+        jar.terminate(Duration.ofSeconds(10));
+      } catch (IllegalStateException e) {
+        // still draining: killed below, without an archive
+      }
+    }
     if (jar.isAlive()) {
       jar.kill();
     }
