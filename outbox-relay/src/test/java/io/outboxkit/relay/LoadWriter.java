@@ -77,6 +77,15 @@ final class LoadWriter implements AutoCloseable {
     return failures;
   }
 
+  /** Where the writer thread is now, for test messages (a write that hangs shows here). */
+  String where() {
+    StringBuilder sb = new StringBuilder(thread.getState().toString());
+    for (StackTraceElement e : thread.getStackTrace()) {
+      sb.append("\n  at ").append(e);
+    }
+    return sb.toString();
+  }
+
   /** The last write that failed, for test messages; null if none did. */
   Exception lastFailure() {
     return lastFailure;
