@@ -51,7 +51,12 @@ public final class JarProcess implements AutoCloseable {
   /** Archives being written by a run: one per jar at a time. */
   private static final Set<Path> RECORDING = ConcurrentHashMap.newKeySet();
 
-  /** The archive this run writes at its exit (a temporary name), or null. */
+  /**
+   * The archive this run writes at its exit (under a temporary name, {@link #recording}), or null.
+   */
+  private Path recordingFor;
+
+  /** The temporary file the JVM writes that archive to, or null. */
   private Path recording;
 
   public JarProcess(String module, Map<String, String> env, String... args) {
@@ -126,6 +131,7 @@ public final class JarProcess implements AutoCloseable {
     if (Files.isRegularFile(archive)) {
       options.add("-XX:SharedArchiveFile=" + archive);
     } else if (RECORDING.add(archive)) {
+      recordingFor = archive;
       recording = archive.resolveSibling(archive.getFileName() + "." + System.nanoTime() + ".tmp");
       options.add("-XX:ArchiveClassesAtExit=" + recording);
     } else {
@@ -144,9 +150,9 @@ public final class JarProcess implements AutoCloseable {
     if (tmp == null || process == null || process.isAlive()) {
       return;
     }
+    Path archive = recordingFor;
     recording = null;
-    String name = tmp.getFileName().toString();
-    Path archive = tmp.resolveSibling(name.substring(0, name.indexOf(".jsa.") + 4));
+    recordingFor = null;
     try {
       if (clean && Files.isRegularFile(tmp) && Files.size(tmp) > 0) {
         Files.move(tmp, archive, StandardCopyOption.ATOMIC_MOVE);

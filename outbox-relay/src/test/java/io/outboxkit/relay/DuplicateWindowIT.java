@@ -36,16 +36,7 @@ class DuplicateWindowIT {
 
   /** A relay of its own stream, subjects and slot, on {@code natsUrl}, with a 2 s window. */
   private Map<String, String> env(String stream, String natsUrl) {
-    Map<String, String> env =
-        RelayProcess.env(
-            infra.pgHost(),
-            infra.pgPort(),
-            infra.database(),
-            infra.pgUser(),
-            infra.pgPassword(),
-            natsUrl,
-            stream,
-            stream.toLowerCase());
+    Map<String, String> env = RelayProcess.env(infra, natsUrl, stream, stream.toLowerCase());
     env.put("OUTBOXKIT_RELAY_STREAM_DUPLICATE_WINDOW", WINDOW.toSeconds() + "s");
     return env;
   }
